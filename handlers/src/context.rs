@@ -1,0 +1,29 @@
+//! `context`: answers with the invocation's [`Context`] as JSON, and the `_X_AMZN_TRACE_ID`
+//! environment variable as the handler saw it.
+
+use lambda_rt::{Context, Error, Handler};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Output<'a> {
+    context: &'a Context,
+    /// `_X_AMZN_TRACE_ID` during the invocation; `null` when unset.
+    trace_id_env: Option<String>,
+}
+
+/// Reports what the handler is told.
+pub struct ShowContext;
+
+impl Handler for ShowContext {
+    fn call(&mut self, _event: &[u8], ctx: &Context, response: &mut Vec<u8>) -> Result<(), Error> {
+        let trace_id_env = std::env::var("_X_AMZN_TRACE_ID").ok();
+        serde_json::to_writer(
+            response,
+            &Output {
+                context: ctx,
+                trace_id_env,
+            },
+        )?;
+        Ok(())
+    }
+}

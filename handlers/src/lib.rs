@@ -1,0 +1,28 @@
+//! The handlers that ship with `lambda-rt`. Each module is one function, short enough to copy.
+//!
+//! | name | what it does |
+//! | --- | --- |
+//! | [`echo`] | answers with the event, byte for byte |
+//! | [`fibonacci`] | `{"n":35}` → `{"n":35,"result":9227465}` |
+//! | [`error`] | always fails with errorType `DemoError` |
+//! | [`panic`] | panics, to show how a panic is reported |
+//! | [`context`] | answers with the invocation's `Context` |
+//! | [`hello`] | an API Gateway HTTP API / function URL handler |
+
+pub mod context;
+pub mod echo;
+pub mod error;
+pub mod fibonacci;
+pub mod hello;
+pub mod panic;
+
+/// The `message` field of a JSON event, if it has one.
+fn message_field(event: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct WithMessage {
+        message: String,
+    }
+    serde_json::from_slice::<WithMessage>(event)
+        .ok()
+        .map(|e| e.message)
+}

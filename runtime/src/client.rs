@@ -1,0 +1,229 @@
+//! The HTTP conversation with the Runtime API: one function per endpoint, over one keep-alive
+//! connection.
+
+use std::io::{self, Read};
+use std::time::Duration;
+
+use ureq::http::{HeaderMap, Response};
+use ureq::{Agent, Body};
+
+use crate::Error;
+use crate::error::ApiError;
+use crate::protocol::*;
+
+/// The largest event body read from `/next`; Lambda's own limit is 6 MB.
+const MAX_EVENT_BYTES: u64 = 128 * 1024 * 1024;
+
+/// How the Runtime API took a posted response or error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Posted {
+    /// 2xx: the invocation is answered.
+    Accepted,
+    /// 413: the body is larger than the API accepts.
+    TooLarge,
+    /// Another 4xx (400 bad request, 404 unknown request id): this post was refused, the
+    /// environment is fine.
+    Refused(u16),
+}
+
+/// A `/next` answer: the headers, and whether the whole event body arrived.
+pub(crate) struct NextAnswer {
+    pub(crate) headers: HeaderMap,
+    /// Set when the body was cut off; the event in the buffer is then incomplete.
+    pub(crate) body_error: Option<io::Error>,
+}
+
+pub(crate) struct RuntimeApi {
+    agent: Agent,
+    base: String,
+    /// Reused for every URL, so building one allocates nothing once warm.
+    url: String,
+}
+
+impl RuntimeApi {
+    /// `base` is the output of [`crate::config::base_url`].
+    pub(crate) fn new(base: String) -> Self {
+        let agent = Agent::config_builder()
+            // Statuses are protocol answers here, not errors.
+            .http_status_as_error(false)
+            // The Runtime API is local: never go through a proxy from the environment.
+            .proxy(None)
+            // One connection, kept however long the function sits frozen between invocations.
+            // No read timeout: `/next` can legitimately block for hours.
+            .max_idle_connections(1)
+            .max_idle_connections_per_host(1)
+            .max_idle_age(Duration::from_secs(365 * 24 * 3600))
+            .user_agent(concat!("lambda-rt/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .new_agent();
+        RuntimeApi {
+            agent,
+            base,
+            url: String::new(),
+        }
+    }
+
+    /// `GET /runtime/invocation/next`: waits for the next event and reads its body into `event`.
+    pub(crate) fn next_invocation(&mut self, event: &mut Vec<u8>) -> Result<NextAnswer, ApiError> {
+        const ENDPOINT: &str = "GET /runtime/invocation/next";
+        event.clear();
+        let url = endpoint_url(&mut self.url, &self.base, PATH_NEXT);
+        let response = self
+            .agent
+            .get(url)
+            .call()
+            .map_err(|source| ApiError::Transport {
+                endpoint: ENDPOINT,
+                source,
+            })?;
+        let status = response.status().as_u16();
+        let (parts, body) = response.into_parts();
+        if status != 200 {
+            return Err(fatal(ENDPOINT, status, body));
+        }
+        let body_error = body
+            .into_with_config()
+            .limit(MAX_EVENT_BYTES)
+            .reader()
+            .read_to_end(event)
+            .err();
+        Ok(NextAnswer {
+            headers: parts.headers,
+            body_error,
+        })
+    }
+
+    /// `POST /runtime/invocation/{request-id}/response`: the handler's response, as raw bytes.
+    pub(crate) fn post_response(
+        &mut self,
+        request_id: &str,
+        body: &[u8],
+    ) -> Result<Posted, ApiError> {
+        const ENDPOINT: &str = "POST /runtime/invocation/{id}/response";
+        let url = invocation_url(&mut self.url, &self.base, request_id, PATH_RESPONSE_SUFFIX);
+        let answer = self.agent.post(url).send(body);
+        posted(ENDPOINT, answer)
+    }
+
+    /// `POST /runtime/invocation/{request-id}/error`: the error JSON, its type also as a header.
+    /// `scratch` holds the serialized body.
+    pub(crate) fn post_error(
+        &mut self,
+        request_id: &str,
+        error: &Error,
+        scratch: &mut Vec<u8>,
+    ) -> Result<Posted, ApiError> {
+        const ENDPOINT: &str = "POST /runtime/invocation/{id}/error";
+        scratch.clear();
+        error.write_json(scratch);
+        let url = invocation_url(&mut self.url, &self.base, request_id, PATH_ERROR_SUFFIX);
+        let answer = self
+            .agent
+            .post(url)
+            .header(HEADER_ERROR_TYPE, error.header_safe_type().as_ref())
+            .content_type("application/json")
+            .send(&scratch[..]);
+        posted(ENDPOINT, answer)
+    }
+
+    /// `POST /runtime/init/error`: the function could not start.
+    pub(crate) fn report_init_error(&mut self, error: &Error) -> Result<Posted, ApiError> {
+        const ENDPOINT: &str = "POST /runtime/init/error";
+        let mut body = Vec::new();
+        error.write_json(&mut body);
+        let url = endpoint_url(&mut self.url, &self.base, PATH_INIT_ERROR);
+        let answer = self
+            .agent
+            .post(url)
+            .header(HEADER_ERROR_TYPE, error.header_safe_type().as_ref())
+            .content_type("application/json")
+            .send(&body[..]);
+        posted(ENDPOINT, answer)
+    }
+}
+
+/// `{base}{path}`, in the reused buffer.
+fn endpoint_url<'a>(url: &'a mut String, base: &str, path: &str) -> &'a str {
+    url.clear();
+    url.push_str(base);
+    url.push_str(path);
+    url
+}
+
+/// `{base}/runtime/invocation/{request-id}{suffix}`, with the id percent-encoded where it holds
+/// anything but URL-safe characters (Lambda's ids are UUIDs; emulators' may not be).
+fn invocation_url<'a>(url: &'a mut String, base: &str, request_id: &str, suffix: &str) -> &'a str {
+    url.clear();
+    url.push_str(base);
+    url.push_str(PATH_INVOCATION);
+    for b in request_id.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            url.push(b as char);
+        } else {
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            url.push('%');
+            url.push(HEX[usize::from(b >> 4)] as char);
+            url.push(HEX[usize::from(b & 15)] as char);
+        }
+    }
+    url.push_str(suffix);
+    url
+}
+
+fn posted(
+    endpoint: &'static str,
+    answer: Result<Response<Body>, ureq::Error>,
+) -> Result<Posted, ApiError> {
+    let response = answer.map_err(|source| ApiError::Transport { endpoint, source })?;
+    let status = response.status().as_u16();
+    let mut body = response.into_body();
+    let outcome = match status {
+        200..=299 => Posted::Accepted,
+        413 => Posted::TooLarge,
+        403 | 410 | 500..=599 => return Err(fatal(endpoint, status, body)),
+        _ => Posted::Refused(status),
+    };
+    // Read the (small) answer to the end so the connection goes back for reuse.
+    let _ = io::copy(&mut body.as_reader(), &mut io::sink());
+    Ok(outcome)
+}
+
+/// A status that ends the runtime, with the start of the API's explanation.
+fn fatal(endpoint: &'static str, status: u16, body: Body) -> ApiError {
+    let mut text = Vec::new();
+    let _ = body
+        .into_with_config()
+        .limit(1024)
+        .reader()
+        .read_to_end(&mut text);
+    ApiError::Fatal {
+        endpoint,
+        status,
+        body: String::from_utf8_lossy(&text).into_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_percent_encoded_in_the_path() {
+        let mut buf = String::new();
+        let url = invocation_url(
+            &mut buf,
+            "http://h/2018-06-01",
+            "8476a536-e9f4-11e8",
+            "/response",
+        );
+        assert_eq!(
+            url,
+            "http://h/2018-06-01/runtime/invocation/8476a536-e9f4-11e8/response"
+        );
+        let url = invocation_url(&mut buf, "http://h/2018-06-01", "a/b c?é", "/error");
+        assert_eq!(
+            url,
+            "http://h/2018-06-01/runtime/invocation/a%2Fb%20c%3F%C3%A9/error"
+        );
+    }
+}

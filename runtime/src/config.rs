@@ -1,0 +1,107 @@
+//! Where the Runtime API is: `AWS_LAMBDA_RUNTIME_API` in its two forms.
+
+use crate::error::AddressError;
+use crate::protocol::API_VERSION;
+
+/// Turns the value of `AWS_LAMBDA_RUNTIME_API` into the base URL every endpoint path is appended to,
+/// e.g. `127.0.0.1:9001` → `http://127.0.0.1:9001/2018-06-01`,
+/// `http://[::]:9000/.rt/fn/` → `http://[::]:9000/.rt/fn/2018-06-01`.
+pub(crate) fn base_url(value: &str) -> Result<String, AddressError> {
+    let invalid = || AddressError::Invalid(value.to_owned());
+    let trimmed = value.trim();
+    let (authority, prefix) = if let Some(rest) = strip_scheme(trimmed, "http://") {
+        match rest.find('/') {
+            Some(slash) => (&rest[..slash], rest[slash..].trim_end_matches('/')),
+            None => (rest, ""),
+        }
+    } else if strip_scheme(trimmed, "https://").is_some() {
+        return Err(AddressError::Https(value.to_owned()));
+    } else if trimmed.contains("://") {
+        return Err(invalid());
+    } else {
+        (trimmed, "")
+    };
+    if authority.is_empty() || !authority.bytes().all(is_authority_byte) {
+        return Err(invalid());
+    }
+    if !prefix.bytes().all(is_path_byte) {
+        return Err(invalid());
+    }
+    let url = format!("http://{authority}{prefix}{API_VERSION}");
+    // The HTTP layer parses every URL it is given; refuse here what it would refuse later.
+    match url.parse::<ureq::http::Uri>() {
+        Ok(uri) if uri.host().is_some_and(|h| !h.is_empty()) => Ok(url),
+        _ => Err(invalid()),
+    }
+}
+
+fn strip_scheme<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
+    let head = value.get(..scheme.len())?;
+    head.eq_ignore_ascii_case(scheme)
+        .then(|| &value[scheme.len()..])
+}
+
+fn is_authority_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']' | b'%')
+}
+
+fn is_path_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'-' | b'_' | b'~' | b'%')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_port_form_gets_scheme_and_version() {
+        assert_eq!(
+            base_url("127.0.0.1:9001").unwrap(),
+            "http://127.0.0.1:9001/2018-06-01"
+        );
+        assert_eq!(
+            base_url("localhost:9001").unwrap(),
+            "http://localhost:9001/2018-06-01"
+        );
+        assert_eq!(
+            base_url("[::1]:9001").unwrap(),
+            "http://[::1]:9001/2018-06-01"
+        );
+    }
+
+    #[test]
+    fn url_form_keeps_prefix_and_drops_trailing_slash() {
+        assert_eq!(
+            base_url("http://[::]:9000/.rt/my-fn").unwrap(),
+            "http://[::]:9000/.rt/my-fn/2018-06-01"
+        );
+        assert_eq!(
+            base_url("HTTP://host:1/p/").unwrap(),
+            "http://host:1/p/2018-06-01"
+        );
+        assert_eq!(base_url("http://host").unwrap(), "http://host/2018-06-01");
+    }
+
+    #[test]
+    fn unusable_values_are_refused_with_the_value_named() {
+        assert_eq!(
+            base_url("https://h:1"),
+            Err(AddressError::Https("https://h:1".into()))
+        );
+        for bad in [
+            "",
+            "   ",
+            "ftp://h:1",
+            "http://",
+            "http:///x",
+            "h:1/x y",
+            "a b:1",
+            "http://h:1/a?b",
+        ] {
+            assert!(
+                matches!(base_url(bad), Err(AddressError::Invalid(_))),
+                "{bad:?} accepted"
+            );
+        }
+    }
+}

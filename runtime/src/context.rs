@@ -1,0 +1,293 @@
+//! The invocation `Context`: what Lambda says about the current invocation (the `/next` headers)
+//! and about the function (the environment).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use ureq::http::HeaderMap;
+
+use crate::error::HeaderError;
+use crate::protocol::*;
+
+/// Everything known about one invocation.
+///
+/// The runtime fills it from the `/next` answer's headers and from the environment. Build one
+/// directly to unit-test a handler:
+///
+/// ```
+/// let ctx = lambda_rt::Context {
+///     request_id: "8476a536-e9f4-11e8-9739-2dfe598c3fcd".into(),
+///     function_name: "my-fn".into(),
+///     ..Default::default()
+/// };
+/// assert_eq!(ctx.remaining_time(), std::time::Duration::ZERO); // no deadline set
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Context {
+    /// `Lambda-Runtime-Aws-Request-Id`.
+    pub request_id: String,
+    /// `Lambda-Runtime-Deadline-Ms`: the deadline in Unix epoch milliseconds (0 when absent).
+    pub deadline_ms: u64,
+    /// `Lambda-Runtime-Invoked-Function-Arn`.
+    pub invoked_function_arn: String,
+    /// `Lambda-Runtime-Trace-Id`, also set as `_X_AMZN_TRACE_ID` during the invocation.
+    pub xray_trace_id: Option<String>,
+    /// `Lambda-Runtime-Client-Context`, parsed (mobile SDK invocations).
+    pub client_context: Option<serde_json::Value>,
+    /// `Lambda-Runtime-Cognito-Identity`, parsed.
+    pub identity: Option<serde_json::Value>,
+    /// `Lambda-Runtime-Aws-Tenant-Id` (tenant-isolated functions).
+    pub tenant_id: Option<String>,
+    /// `AWS_LAMBDA_FUNCTION_NAME`.
+    pub function_name: String,
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` in MB (0 when unknown).
+    pub memory_size_mb: u32,
+    /// `AWS_LAMBDA_FUNCTION_VERSION`.
+    pub function_version: String,
+    /// `AWS_LAMBDA_LOG_GROUP_NAME`.
+    pub log_group_name: String,
+    /// `AWS_LAMBDA_LOG_STREAM_NAME`.
+    pub log_stream_name: String,
+    /// `AWS_REGION`.
+    pub region: String,
+    /// `AWS_LAMBDA_INITIALIZATION_TYPE`: `on-demand`, `provisioned-concurrency`, `snap-start`, ...
+    pub initialization_type: String,
+}
+
+impl Context {
+    /// The deadline as a point in time (the Unix epoch when no deadline was given).
+    pub fn deadline(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(self.deadline_ms)
+    }
+
+    /// Time left before Lambda stops the invocation; zero once the deadline has passed.
+    pub fn remaining_time(&self) -> Duration {
+        self.deadline()
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO)
+    }
+
+    /// A context with the function-level fields read from the environment.
+    pub(crate) fn from_env() -> Self {
+        let var = |name| std::env::var(name).unwrap_or_default();
+        Context {
+            function_name: var(ENV_FUNCTION_NAME),
+            memory_size_mb: var(ENV_MEMORY_SIZE).trim().parse().unwrap_or(0),
+            function_version: var(ENV_FUNCTION_VERSION),
+            log_group_name: var(ENV_LOG_GROUP),
+            log_stream_name: var(ENV_LOG_STREAM),
+            region: var(ENV_REGION),
+            initialization_type: var(ENV_INITIALIZATION_TYPE),
+            ..Context::default()
+        }
+    }
+
+    /// Refills the per-invocation fields from a `/next` answer's headers, reusing the strings'
+    /// buffers. Function-level fields are left as they are.
+    ///
+    /// The request id is set whenever one is present, even when a later header is invalid, so the
+    /// invocation can still be answered with an error.
+    pub(crate) fn update_from_headers(&mut self, headers: &HeaderMap) -> Result<(), HeaderError> {
+        let text = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
+        };
+
+        self.request_id.clear();
+        let id = text(HEADER_REQUEST_ID).map(str::trim).unwrap_or("");
+        if id.is_empty() {
+            return Err(HeaderError::MissingRequestId);
+        }
+        self.request_id.push_str(id);
+
+        self.deadline_ms = text(HEADER_DEADLINE_MS)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        self.invoked_function_arn.clear();
+        self.invoked_function_arn
+            .push_str(text(HEADER_FUNCTION_ARN).unwrap_or(""));
+        set_optional(&mut self.xray_trace_id, text(HEADER_TRACE_ID));
+        set_optional(&mut self.tenant_id, text(HEADER_TENANT_ID));
+        self.client_context = parse_json(headers, HEADER_CLIENT_CONTEXT)?;
+        self.identity = parse_json(headers, HEADER_COGNITO_IDENTITY)?;
+        Ok(())
+    }
+}
+
+/// Replaces `slot` with `value`, reusing the existing buffer; empty counts as absent.
+fn set_optional(slot: &mut Option<String>, value: Option<&str>) {
+    match value.filter(|v| !v.is_empty()) {
+        Some(v) => {
+            let s = slot.get_or_insert_with(String::new);
+            s.clear();
+            s.push_str(v);
+        }
+        None => *slot = None,
+    }
+}
+
+fn parse_json(
+    headers: &HeaderMap,
+    name: &'static str,
+) -> Result<Option<serde_json::Value>, HeaderError> {
+    match headers
+        .get(name)
+        .map(|v| v.as_bytes())
+        .filter(|v| !v.is_empty())
+    {
+        None => Ok(None),
+        Some(raw) => serde_json::from_slice(raw)
+            .map(Some)
+            .map_err(|e| HeaderError::InvalidJson {
+                header: name,
+                reason: e.to_string(),
+            }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ureq::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn all_headers_fill_the_context() {
+        let mut ctx = Context::default();
+        let map = headers(&[
+            ("Lambda-Runtime-Aws-Request-Id", "req-1"),
+            ("Lambda-Runtime-Deadline-Ms", "1700000000123"),
+            (
+                "Lambda-Runtime-Invoked-Function-Arn",
+                "arn:aws:lambda:eu-west-1:1:function:f",
+            ),
+            (
+                "Lambda-Runtime-Trace-Id",
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1",
+            ),
+            (
+                "Lambda-Runtime-Client-Context",
+                r#"{"client":{"app_title":"x"}}"#,
+            ),
+            (
+                "Lambda-Runtime-Cognito-Identity",
+                r#"{"cognito_identity_id":"id"}"#,
+            ),
+            ("Lambda-Runtime-Aws-Tenant-Id", "tenant-a"),
+        ]);
+        ctx.update_from_headers(&map).unwrap();
+        assert_eq!(ctx.request_id, "req-1");
+        assert_eq!(ctx.deadline_ms, 1_700_000_000_123);
+        assert_eq!(
+            ctx.deadline(),
+            UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)
+        );
+        assert_eq!(
+            ctx.remaining_time(),
+            Duration::ZERO,
+            "a deadline in the past leaves no time"
+        );
+        assert_eq!(
+            ctx.invoked_function_arn,
+            "arn:aws:lambda:eu-west-1:1:function:f"
+        );
+        assert_eq!(
+            ctx.xray_trace_id.as_deref(),
+            Some("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")
+        );
+        assert_eq!(
+            ctx.client_context.as_ref().unwrap()["client"]["app_title"],
+            "x"
+        );
+        assert_eq!(ctx.identity.as_ref().unwrap()["cognito_identity_id"], "id");
+        assert_eq!(ctx.tenant_id.as_deref(), Some("tenant-a"));
+    }
+
+    #[test]
+    fn optional_headers_absent_clear_previous_values() {
+        let mut ctx = Context::default();
+        ctx.update_from_headers(&headers(&[
+            ("lambda-runtime-aws-request-id", "a"),
+            ("lambda-runtime-trace-id", "Root=1"),
+            ("lambda-runtime-aws-tenant-id", "t"),
+            ("lambda-runtime-client-context", "{}"),
+        ]))
+        .unwrap();
+        ctx.update_from_headers(&headers(&[("lambda-runtime-aws-request-id", "b")]))
+            .unwrap();
+        assert_eq!(ctx.request_id, "b");
+        assert_eq!(ctx.xray_trace_id, None);
+        assert_eq!(ctx.tenant_id, None);
+        assert_eq!(ctx.client_context, None);
+        assert_eq!(ctx.deadline_ms, 0);
+    }
+
+    #[test]
+    fn missing_or_blank_request_id_is_refused() {
+        let mut ctx = Context::default();
+        assert_eq!(
+            ctx.update_from_headers(&HeaderMap::new()),
+            Err(HeaderError::MissingRequestId)
+        );
+        let blank = headers(&[("lambda-runtime-aws-request-id", "  ")]);
+        assert_eq!(
+            ctx.update_from_headers(&blank),
+            Err(HeaderError::MissingRequestId)
+        );
+    }
+
+    #[test]
+    fn invalid_json_header_keeps_request_id_for_the_error_report() {
+        let mut ctx = Context::default();
+        let map = headers(&[
+            ("lambda-runtime-aws-request-id", "r"),
+            ("lambda-runtime-cognito-identity", "{not json"),
+        ]);
+        let err = ctx.update_from_headers(&map).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                HeaderError::InvalidJson {
+                    header: HEADER_COGNITO_IDENTITY,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(ctx.request_id, "r");
+    }
+
+    #[test]
+    fn malformed_deadline_counts_as_absent() {
+        let mut ctx = Context::default();
+        let map = headers(&[
+            ("lambda-runtime-aws-request-id", "r"),
+            ("lambda-runtime-deadline-ms", "soon"),
+        ]);
+        ctx.update_from_headers(&map).unwrap();
+        assert_eq!(ctx.deadline_ms, 0);
+    }
+
+    #[test]
+    fn remaining_time_counts_down_to_a_future_deadline() {
+        let in_a_minute = SystemTime::now() + Duration::from_secs(60);
+        let ms = in_a_minute.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        let ctx = Context {
+            deadline_ms: ms,
+            ..Default::default()
+        };
+        let left = ctx.remaining_time();
+        assert!(
+            left > Duration::from_secs(55) && left <= Duration::from_secs(60),
+            "{left:?}"
+        );
+    }
+}

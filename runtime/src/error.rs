@@ -1,0 +1,250 @@
+//! Errors: the one a handler returns ([`Error`]), and how it is reported to Lambda.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Serialize;
+
+/// An invocation's failure, as Lambda reports it to the caller: an `errorType` in
+/// `Category.Reason` form and an `errorMessage`.
+///
+/// Any `std::error::Error` converts into it with `?`, taking the error's type name as its
+/// `errorType` (a `ParseIntError` is reported as `ParseIntError`). Choose the type yourself with
+/// [`Error::new`]:
+///
+/// ```
+/// use lambda_rt::Error;
+///
+/// fn parse(event: &[u8]) -> Result<u64, Error> {
+///     let text = std::str::from_utf8(event)?; // errorType "Utf8Error"
+///     if text.is_empty() {
+///         return Err(Error::new("InvalidInput", "the event is empty"));
+///     }
+///     Ok(text.trim().parse()?) // errorType "ParseIntError"
+/// }
+/// assert_eq!(parse(b"").unwrap_err().error_type(), "InvalidInput");
+/// assert_eq!(parse(b"x").unwrap_err().error_type(), "ParseIntError");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    error_type: Cow<'static, str>,
+    message: String,
+}
+
+impl Error {
+    /// An error with the given `errorType` and `errorMessage`.
+    pub fn new(error_type: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Error {
+            error_type: error_type.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The `errorType` Lambda reports.
+    pub fn error_type(&self) -> &str {
+        &self.error_type
+    }
+
+    /// The `errorMessage` Lambda reports.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Serializes the error JSON body `{"errorType", "errorMessage", "stackTrace": []}` into `out`.
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Body<'a> {
+            error_type: &'a str,
+            error_message: &'a str,
+            stack_trace: [(); 0],
+        }
+        let body = Body {
+            error_type: &self.error_type,
+            error_message: &self.message,
+            stack_trace: [],
+        };
+        // Writing string fields into a Vec cannot fail: serde_json escapes every character.
+        if serde_json::to_writer(&mut *out, &body).is_err() {
+            out.clear();
+            out.extend_from_slice(
+                br#"{"errorType":"Runtime.Unknown","errorMessage":"","stackTrace":[]}"#,
+            );
+        }
+    }
+
+    /// The `errorType` as an HTTP header value: printable ASCII only, anything else becomes `?`.
+    pub(crate) fn header_safe_type(&self) -> Cow<'_, str> {
+        let printable = |c: char| c.is_ascii_graphic() || c == ' ';
+        if !self.error_type.is_empty() && self.error_type.chars().all(printable) {
+            Cow::Borrowed(&self.error_type)
+        } else if self.error_type.is_empty() {
+            Cow::Borrowed("Runtime.Unknown")
+        } else {
+            Cow::Owned(
+                self.error_type
+                    .chars()
+                    .map(|c| if printable(c) { c } else { '?' })
+                    .collect(),
+            )
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.error_type, self.message)
+    }
+}
+
+/// `?` on any error type: the `errorType` is the type's name, the message is its `Display` with
+/// the chain of sources appended.
+impl<E: std::error::Error> From<E> for Error {
+    fn from(error: E) -> Self {
+        let mut message = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        Error {
+            error_type: Cow::Borrowed(short_type_name::<E>()),
+            message,
+        }
+    }
+}
+
+/// `core::num::error::ParseIntError` → `ParseIntError`; `my::Wrapper<a::B>` → `Wrapper`.
+fn short_type_name<T: ?Sized>() -> &'static str {
+    let full = std::any::type_name::<T>();
+    let without_generics = full.split('<').next().unwrap_or(full);
+    without_generics
+        .rsplit("::")
+        .next()
+        .unwrap_or(without_generics)
+}
+
+/// Why `AWS_LAMBDA_RUNTIME_API` could not be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub(crate) enum AddressError {
+    #[error(
+        "AWS_LAMBDA_RUNTIME_API is not set: this program is a Lambda custom runtime and runs inside AWS Lambda or a local emulator (cargo lambda watch, the Runtime Interface Emulator), which set it"
+    )]
+    Missing,
+    #[error(
+        "AWS_LAMBDA_RUNTIME_API={0:?} is not a Runtime API address: expected host:port or http://host[:port][/prefix]"
+    )]
+    Invalid(String),
+    #[error(
+        "AWS_LAMBDA_RUNTIME_API={0:?} uses https, which this runtime does not speak: the Runtime API is plain http on the local host"
+    )]
+    Https(String),
+}
+
+/// Why a `/next` answer's headers could not become a `Context`.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub(crate) enum HeaderError {
+    /// Without a request id the invocation cannot be answered at all.
+    #[error(
+        "the /next answer has no usable Lambda-Runtime-Aws-Request-Id header, so the invocation cannot be answered"
+    )]
+    MissingRequestId,
+    /// The invocation can be answered, but not handled.
+    #[error("header {header} is not valid JSON: {reason}")]
+    InvalidJson {
+        header: &'static str,
+        reason: String,
+    },
+}
+
+/// A conversation with the Runtime API that did not go as the protocol says.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ApiError {
+    /// The request or its answer did not make it (refused, reset, closed, cut off, garbled).
+    /// Worth retrying: the connection is re-opened.
+    #[error("{endpoint}: {source}")]
+    Transport {
+        endpoint: &'static str,
+        #[source]
+        source: ureq::Error,
+    },
+    /// The Runtime API answered with a status that means the environment is broken or gone.
+    #[error("{endpoint} answered HTTP {status}: {body}")]
+    Fatal {
+        endpoint: &'static str,
+        status: u16,
+        body: String,
+    },
+    /// The `/next` answer came without a request id, so the invocation cannot be answered.
+    #[error("GET /next: {0}")]
+    Unanswerable(HeaderError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(error: &Error) -> serde_json::Value {
+        let mut out = Vec::new();
+        error.write_json(&mut out);
+        serde_json::from_slice(&out).expect("error body is valid JSON")
+    }
+
+    #[test]
+    fn serializes_type_message_and_empty_stack_trace() {
+        let v = json(&Error::new("DemoError", "boom"));
+        assert_eq!(
+            v,
+            serde_json::json!({"errorType": "DemoError", "errorMessage": "boom", "stackTrace": []})
+        );
+    }
+
+    #[test]
+    fn control_characters_and_quotes_stay_valid_json() {
+        let nasty = "quote\" backslash\\ nl\n nul\u{0} bell\u{7} \u{fffd} é 😀";
+        let v = json(&Error::new("T", nasty));
+        assert_eq!(v["errorMessage"], nasty);
+    }
+
+    #[test]
+    fn std_errors_take_their_type_name() {
+        let e: Error = "x".parse::<u32>().unwrap_err().into();
+        assert_eq!(e.error_type(), "ParseIntError");
+        assert_eq!(e.message(), "invalid digit found in string");
+        let e: Error = serde_json::from_str::<u8>("[").unwrap_err().into();
+        assert_eq!(e.error_type(), "Error");
+    }
+
+    #[test]
+    fn error_sources_are_appended_to_the_message() {
+        #[derive(Debug)]
+        struct Outer(std::num::ParseIntError);
+        impl fmt::Display for Outer {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("could not read the count")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let e: Error = Outer("-".parse::<u8>().unwrap_err()).into();
+        assert_eq!(e.error_type(), "Outer");
+        assert_eq!(
+            e.message(),
+            "could not read the count: invalid digit found in string"
+        );
+    }
+
+    #[test]
+    fn header_type_is_printable_ascii() {
+        assert_eq!(Error::new("A.B", "").header_safe_type(), "A.B");
+        assert_eq!(
+            Error::new("bad\r\nX: y", "").header_safe_type(),
+            "bad??X: y"
+        );
+        assert_eq!(Error::new("", "").header_safe_type(), "Runtime.Unknown");
+    }
+}

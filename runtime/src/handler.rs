@@ -1,0 +1,123 @@
+//! The `Handler` trait, and the typed JSON adapter built on it.
+
+use std::marker::PhantomData;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::protocol::{ERROR_INVALID_EVENT, ERROR_SERIALIZATION};
+use crate::{Context, Error};
+
+/// Handles one invocation: takes the raw event bytes, writes the raw response bytes.
+///
+/// `response` is empty on entry and reused from one invocation to the next, so a handler that
+/// writes into it allocates nothing once warm. Closures and functions of the shape
+/// `FnMut(&[u8], &Context) -> Result<impl AsRef<[u8]>, impl Into<Error>>` are handlers too:
+///
+/// ```
+/// use lambda_rt::{Context, Error, Handler};
+///
+/// let mut shout = |event: &[u8], _ctx: &Context| -> Result<Vec<u8>, Error> {
+///     Ok(event.to_ascii_uppercase())
+/// };
+/// let mut out = Vec::new();
+/// shout.call(b"hi", &Context::default(), &mut out).unwrap();
+/// assert_eq!(out, b"HI");
+/// ```
+pub trait Handler {
+    /// Handles `event`; the response is what is in `response` when this returns `Ok`.
+    fn call(&mut self, event: &[u8], ctx: &Context, response: &mut Vec<u8>) -> Result<(), Error>;
+}
+
+impl<F, R, E> Handler for F
+where
+    F: FnMut(&[u8], &Context) -> Result<R, E>,
+    R: AsRef<[u8]>,
+    E: Into<Error>,
+{
+    fn call(&mut self, event: &[u8], ctx: &Context, response: &mut Vec<u8>) -> Result<(), Error> {
+        let out = self(event, ctx).map_err(Into::into)?;
+        response.extend_from_slice(out.as_ref());
+        Ok(())
+    }
+}
+
+impl Handler for Box<dyn Handler> {
+    fn call(&mut self, event: &[u8], ctx: &Context, response: &mut Vec<u8>) -> Result<(), Error> {
+        (**self).call(event, ctx, response)
+    }
+}
+
+/// Wraps a typed function as a [`Handler`]: the event is deserialized into `In` with serde, the
+/// `Out` it returns is serialized as the response.
+///
+/// An event that does not deserialize is answered with errorType `Runtime.InvalidEvent` and a
+/// message naming what was wrong and where; the function is not called.
+///
+/// ```
+/// use lambda_rt::{Context, Error, Handler};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Deserialize)]
+/// struct Order { quantity: u32, unit_price: u32 }
+/// #[derive(Serialize)]
+/// struct Total { total: u32 }
+///
+/// let mut handler = lambda_rt::json(|order: Order, _ctx: &Context| {
+///     Ok::<_, Error>(Total { total: order.quantity * order.unit_price })
+/// });
+///
+/// let mut out = Vec::new();
+/// handler.call(br#"{"quantity":3,"unit_price":5}"#, &Context::default(), &mut out).unwrap();
+/// assert_eq!(out, br#"{"total":15}"#);
+///
+/// out.clear();
+/// let err = handler.call(br#"{"quantity":"3"}"#, &Context::default(), &mut out).unwrap_err();
+/// assert_eq!(err.error_type(), "Runtime.InvalidEvent");
+/// ```
+pub fn json<F, In, Out, E>(function: F) -> Json<F, In>
+where
+    F: FnMut(In, &Context) -> Result<Out, E>,
+    In: DeserializeOwned,
+    Out: Serialize,
+    E: Into<Error>,
+{
+    Json {
+        function,
+        input: PhantomData,
+    }
+}
+
+/// The handler [`json`] returns.
+pub struct Json<F, In> {
+    function: F,
+    input: PhantomData<fn(In)>,
+}
+
+impl<F, In, Out, E> Handler for Json<F, In>
+where
+    F: FnMut(In, &Context) -> Result<Out, E>,
+    In: DeserializeOwned,
+    Out: Serialize,
+    E: Into<Error>,
+{
+    fn call(&mut self, event: &[u8], ctx: &Context, response: &mut Vec<u8>) -> Result<(), Error> {
+        let input: In = serde_json::from_slice(event).map_err(|e| {
+            Error::new(
+                ERROR_INVALID_EVENT,
+                format!(
+                    "the event is not a valid {}: {e}",
+                    std::any::type_name::<In>()
+                ),
+            )
+        })?;
+        let output = (self.function)(input, ctx).map_err(Into::into)?;
+        serde_json::to_writer(&mut *response, &output).map_err(|e| {
+            response.clear();
+            Error::new(
+                ERROR_SERIALIZATION,
+                format!("the response could not be serialized as JSON: {e}"),
+            )
+        })
+    }
+}

@@ -1,0 +1,43 @@
+//! A small, blocking custom runtime for AWS Lambda.
+//!
+//! Write a [`Handler`] (a closure over the raw event bytes will do, or a typed function through
+//! [`json`]) and hand it to [`run`]. The runtime polls the Lambda Runtime API for the next event,
+//! fills a [`Context`] from the answer's headers, calls the handler, and posts its response or
+//! its [`Error`] back, for as long as the process lives. No async runtime is involved.
+//!
+//! ```no_run
+//! use lambda_rt::{Context, Error};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Deserialize)]
+//! struct Request { name: String }
+//! #[derive(Serialize)]
+//! struct Reply { greeting: String }
+//!
+//! fn greet(req: Request, _ctx: &Context) -> Result<Reply, Error> {
+//!     Ok(Reply { greeting: format!("hello, {}", req.name) })
+//! }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     lambda_rt::run(lambda_rt::json(greet))
+//! }
+//! ```
+//!
+//! Every invocation is answered exactly once: a handler error, a panic, an event that does not
+//! deserialize or a response the API refuses as too large each become an error report for that
+//! request id, and the loop goes on.
+
+mod client;
+mod config;
+mod context;
+mod error;
+mod handler;
+mod protocol;
+mod router;
+mod runtime;
+
+pub use context::Context;
+pub use error::Error;
+pub use handler::{Handler, Json, json};
+pub use router::Router;
+pub use runtime::{run, run_with_init};

@@ -1,0 +1,45 @@
+//! Names the Lambda Runtime API defines: endpoint paths, header names, environment variables.
+//! Everything that speaks the protocol takes its words from here.
+
+/// API version prefix every endpoint lives under.
+pub(crate) const API_VERSION: &str = "/2018-06-01";
+
+/// `GET`: long-polls for the next invocation.
+pub(crate) const PATH_NEXT: &str = "/runtime/invocation/next";
+/// `POST /runtime/invocation/{request-id}/response`: split around the request id.
+pub(crate) const PATH_INVOCATION: &str = "/runtime/invocation/";
+pub(crate) const PATH_RESPONSE_SUFFIX: &str = "/response";
+pub(crate) const PATH_ERROR_SUFFIX: &str = "/error";
+/// `POST`: reports a failure before the first `/next`.
+pub(crate) const PATH_INIT_ERROR: &str = "/runtime/init/error";
+
+// Headers of the `/next` answer (matched case-insensitively by the HTTP layer).
+pub(crate) const HEADER_REQUEST_ID: &str = "lambda-runtime-aws-request-id";
+pub(crate) const HEADER_DEADLINE_MS: &str = "lambda-runtime-deadline-ms";
+pub(crate) const HEADER_FUNCTION_ARN: &str = "lambda-runtime-invoked-function-arn";
+pub(crate) const HEADER_TRACE_ID: &str = "lambda-runtime-trace-id";
+pub(crate) const HEADER_CLIENT_CONTEXT: &str = "lambda-runtime-client-context";
+pub(crate) const HEADER_COGNITO_IDENTITY: &str = "lambda-runtime-cognito-identity";
+pub(crate) const HEADER_TENANT_ID: &str = "lambda-runtime-aws-tenant-id";
+
+/// Sent with every error report, equal to the body's `errorType`.
+pub(crate) const HEADER_ERROR_TYPE: &str = "lambda-runtime-function-error-type";
+
+// Environment.
+pub(crate) const ENV_RUNTIME_API: &str = "AWS_LAMBDA_RUNTIME_API";
+pub(crate) const ENV_TRACE_ID: &str = "_X_AMZN_TRACE_ID";
+pub(crate) const ENV_HANDLER: &str = "_HANDLER";
+pub(crate) const ENV_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
+pub(crate) const ENV_MEMORY_SIZE: &str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
+pub(crate) const ENV_FUNCTION_VERSION: &str = "AWS_LAMBDA_FUNCTION_VERSION";
+pub(crate) const ENV_LOG_GROUP: &str = "AWS_LAMBDA_LOG_GROUP_NAME";
+pub(crate) const ENV_LOG_STREAM: &str = "AWS_LAMBDA_LOG_STREAM_NAME";
+pub(crate) const ENV_REGION: &str = "AWS_REGION";
+pub(crate) const ENV_INITIALIZATION_TYPE: &str = "AWS_LAMBDA_INITIALIZATION_TYPE";
+
+// Error types the runtime itself sends.
+pub(crate) const ERROR_INVALID_EVENT: &str = "Runtime.InvalidEvent";
+pub(crate) const ERROR_HANDLER_PANIC: &str = "Runtime.HandlerPanic";
+pub(crate) const ERROR_NO_SUCH_HANDLER: &str = "Runtime.NoSuchHandler";
+pub(crate) const ERROR_RESPONSE_TOO_LARGE: &str = "Function.ResponseSizeTooLarge";
+pub(crate) const ERROR_SERIALIZATION: &str = "Runtime.SerializationError";

@@ -1,0 +1,83 @@
+//! A `Router`: several handlers in one binary, one of them chosen by the `_HANDLER` setting.
+
+use crate::protocol::{ENV_HANDLER, ERROR_NO_SUCH_HANDLER};
+use crate::{Error, Handler};
+
+type Factory = Box<dyn FnOnce() -> Result<Box<dyn Handler>, Error>>;
+
+/// Handlers registered by name; [`Router::select`] builds the one a function is configured for.
+///
+/// ```
+/// use lambda_rt::{Context, Error, Router};
+///
+/// let router = Router::new()
+///     .route("upper", |e: &[u8], _: &Context| Ok::<_, Error>(e.to_ascii_uppercase()))
+///     .route("lower", |e: &[u8], _: &Context| Ok::<_, Error>(e.to_ascii_lowercase()));
+/// assert_eq!(router.names().collect::<Vec<_>>(), ["upper", "lower"]);
+///
+/// let err = router.select("title").err().unwrap();
+/// assert_eq!(err.error_type(), "Runtime.NoSuchHandler");
+/// assert!(err.message().contains("upper, lower"));
+/// ```
+///
+/// In `main`: `lambda_rt::run_with_init(|| router.select_from_env())`.
+#[derive(Default)]
+pub struct Router {
+    routes: Vec<(String, Factory)>,
+}
+
+impl Router {
+    /// An empty router.
+    pub fn new() -> Self {
+        Router::default()
+    }
+
+    /// Registers a ready-made handler under `name`.
+    pub fn route(self, name: impl Into<String>, handler: impl Handler + 'static) -> Self {
+        self.route_init(name, move || Ok::<_, Error>(handler))
+    }
+
+    /// Registers a handler that is built only if selected; a build failure is reported to Lambda
+    /// as an init error.
+    pub fn route_init<H, F>(mut self, name: impl Into<String>, init: F) -> Self
+    where
+        H: Handler + 'static,
+        F: FnOnce() -> Result<H, Error> + 'static,
+    {
+        let factory: Factory = Box::new(move || init().map(|h| Box::new(h) as Box<dyn Handler>));
+        self.routes.push((name.into(), factory));
+        self
+    }
+
+    /// The registered names, in registration order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.routes.iter().map(|(name, _)| name.as_str())
+    }
+
+    /// Builds the handler registered as `name`; an empty name selects the first one registered.
+    /// An unknown name is an error of type `Runtime.NoSuchHandler` that lists the known names.
+    pub fn select(mut self, name: &str) -> Result<Box<dyn Handler>, Error> {
+        let name = name.trim();
+        let index = if name.is_empty() && !self.routes.is_empty() {
+            Some(0)
+        } else {
+            self.routes.iter().position(|(n, _)| n == name)
+        };
+        match index {
+            Some(i) => (self.routes.swap_remove(i).1)(),
+            None => Err(Error::new(
+                ERROR_NO_SUCH_HANDLER,
+                format!(
+                    "no handler named {name:?} (from _HANDLER); this binary has: {}",
+                    self.names().collect::<Vec<_>>().join(", ")
+                ),
+            )),
+        }
+    }
+
+    /// [`Router::select`] with the function's `_HANDLER` setting.
+    pub fn select_from_env(self) -> Result<Box<dyn Handler>, Error> {
+        let name = std::env::var(ENV_HANDLER).unwrap_or_default();
+        self.select(&name)
+    }
+}
