@@ -1,0 +1,134 @@
+//! Spawning the real `bootstrap` binary with a clean Lambda-like environment.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The bootstrap under test: `$BOOTSTRAP` when set (a release, musl or arm64 build), else the
+/// workspace's debug build, built on first use.
+pub fn bootstrap_path() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        if let Some(path) = std::env::var_os("BOOTSTRAP") {
+            return PathBuf::from(path);
+        }
+        escargot::CargoBuild::new()
+            .manifest_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
+            .package("bootstrap")
+            .bin("bootstrap")
+            .run()
+            .expect("building the bootstrap")
+            .path()
+            .to_path_buf()
+    })
+    .clone()
+}
+
+/// A running bootstrap; killed when dropped.
+pub struct Bootstrap {
+    child: Child,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    stdout: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Bootstrap {
+    /// Starts the bootstrap with only `env` (plus `PATH`) in its environment.
+    /// `$BOOTSTRAP_RUNNER` (e.g. `qemu-aarch64-static`) runs it under an emulator.
+    pub fn spawn(env: &[(&str, &str)]) -> Bootstrap {
+        let binary = bootstrap_path();
+        let mut command = match std::env::var("BOOTSTRAP_RUNNER") {
+            Ok(runner) if !runner.is_empty() => {
+                let mut c = Command::new(runner);
+                c.arg(&binary);
+                c
+            }
+            _ => Command::new(&binary),
+        };
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawning {}: {e}", binary.display()));
+        let stderr = collect(child.stderr.take().expect("piped stderr"));
+        let stdout = collect(child.stdout.take().expect("piped stdout"));
+        Bootstrap {
+            child,
+            stderr,
+            stdout,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits up to `limit` for the process to exit.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                // Let the output collectors drain the pipes.
+                thread::sleep(Duration::from_millis(50));
+                return Some(status);
+            }
+            if start.elapsed() > limit {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// True while the process runs.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+
+    /// Sends a signal (e.g. `"TERM"`) with kill(1).
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status();
+        assert!(status.is_ok_and(|s| s.success()), "kill -{name} failed");
+    }
+
+    /// What the process wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+    }
+
+    /// What the process wrote to stdout so far.
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned()
+    }
+}
+
+impl Drop for Bootstrap {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
+    let sink = Arc::new(Mutex::new(Vec::new()));
+    let writer = Arc::clone(&sink);
+    thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            writer.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    sink
+}

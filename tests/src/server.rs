@@ -1,0 +1,749 @@
+//! The fake Runtime API: queues invocations, records every answer, and misbehaves on demand.
+
+use std::collections::{HashSet, VecDeque};
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const VERSION_PREFIX: &str = "/2018-06-01/";
+
+/// The Runtime API endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    Next,
+    Response,
+    Error,
+    InitError,
+}
+
+impl Endpoint {
+    pub const ALL: [Endpoint; 4] = [
+        Endpoint::Next,
+        Endpoint::Response,
+        Endpoint::Error,
+        Endpoint::InitError,
+    ];
+}
+
+/// One way of misbehaving, applied to the next request for an endpoint.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Answer with this status and a short JSON body (nothing is handed out on `/next`).
+    Status(u16),
+    /// Answer normally, then reset the connection: the request after this one finds its
+    /// keep-alive connection reset ("a reset before the request").
+    ResetAfterAnswer,
+    /// Read the request line and headers, then reset before reading the body or answering.
+    ResetDuring,
+    /// Read the whole request (a POST counts as received), then reset without answering.
+    ResetAfter,
+    /// Answer normally, then close the connection (FIN).
+    CloseAfterAnswer,
+    /// Write these bytes instead of an answer, then close (nothing is handed out on `/next`).
+    Raw(Vec<u8>),
+    /// `/next` only: hand out the next invocation, but close after half its body.
+    TruncateBody,
+    /// Answer normally, one byte at a time with this pause between bytes.
+    Trickle(Duration),
+}
+
+/// An event to hand out on `/next`.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub body: Vec<u8>,
+    /// Answer headers; the request id, deadline and ARN are filled in unless present or removed.
+    pub headers: Vec<(String, String)>,
+    /// How long `/next` waits before answering with this invocation.
+    pub hold: Duration,
+}
+
+impl Invocation {
+    /// An invocation with a fresh request id, a deadline 60 s away and a function ARN.
+    pub fn new(body: impl Into<Vec<u8>>) -> Invocation {
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let deadline =
+            SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(60);
+        Invocation {
+            body: body.into(),
+            headers: vec![
+                (
+                    "Lambda-Runtime-Aws-Request-Id".into(),
+                    format!("req-{n:06}-{}", std::process::id()),
+                ),
+                (
+                    "Lambda-Runtime-Deadline-Ms".into(),
+                    deadline.as_millis().to_string(),
+                ),
+                (
+                    "Lambda-Runtime-Invoked-Function-Arn".into(),
+                    "arn:aws:lambda:us-east-1:123456789012:function:test".into(),
+                ),
+            ],
+            hold: Duration::ZERO,
+        }
+    }
+
+    /// Sets (or replaces) a header.
+    pub fn header(mut self, name: &str, value: &str) -> Invocation {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Removes a header, e.g. the request id.
+    pub fn without_header(mut self, name: &str) -> Invocation {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self
+    }
+
+    pub fn hold(mut self, hold: Duration) -> Invocation {
+        self.hold = hold;
+        self
+    }
+
+    /// The request id header's value ("" when removed).
+    pub fn id(&self) -> String {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("Lambda-Runtime-Aws-Request-Id"))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// A POST the fake API received.
+#[derive(Debug, Clone)]
+pub struct Post {
+    pub endpoint: Endpoint,
+    /// The request id in the path, percent-decoded (empty for init errors).
+    pub request_id: String,
+    pub path: String,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// What the fake API answered (0 when it reset the connection instead).
+    pub status: u16,
+}
+
+impl Post {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body parsed as JSON (panics when it is not JSON).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body of {} is not JSON ({e}): {:?}",
+                self.path,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// `errorType` of an error body.
+    pub fn error_type(&self) -> String {
+        self.json()["errorType"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// `errorMessage` of an error body.
+    pub fn error_message(&self) -> String {
+        self.json()["errorMessage"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub fn accepted(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<Invocation>,
+    faults: Vec<(Endpoint, Fault)>,
+    posts: Vec<Post>,
+    next_requests: usize,
+    next_times: Vec<Instant>,
+    connections: usize,
+    handed_out: HashSet<String>,
+    answered: HashSet<String>,
+    /// Clones of open connections, by connection number, so `vanish` can close them.
+    open: Vec<(usize, TcpStream)>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+    stop: AtomicBool,
+    /// When set, the listener is closed until this instant.
+    away_until: Mutex<Option<Instant>>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A fake Runtime API on 127.0.0.1, on an ephemeral port; stops when dropped.
+pub struct FakeApi {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+}
+
+impl Default for FakeApi {
+    fn default() -> Self {
+        FakeApi::start()
+    }
+}
+
+impl FakeApi {
+    pub fn start() -> FakeApi {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("binding the fake Runtime API");
+        let addr = listener.local_addr().unwrap();
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
+            stop: AtomicBool::new(false),
+            away_until: Mutex::new(None),
+        });
+        let accept_shared = Arc::clone(&shared);
+        thread::spawn(move || accept_loop(listener, addr, accept_shared));
+        FakeApi { addr, shared }
+    }
+
+    /// `host:port`, as Lambda sets `AWS_LAMBDA_RUNTIME_API`.
+    pub fn address(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// Queues an invocation; returns its request id.
+    pub fn push(&self, invocation: Invocation) -> String {
+        let id = invocation.id();
+        self.shared.lock().queue.push_back(invocation);
+        self.shared.changed.notify_all();
+        id
+    }
+
+    /// Queues events with fresh ids; returns the ids in order.
+    pub fn push_events<B: Into<Vec<u8>>>(
+        &self,
+        events: impl IntoIterator<Item = B>,
+    ) -> Vec<String> {
+        events
+            .into_iter()
+            .map(|e| self.push(Invocation::new(e)))
+            .collect()
+    }
+
+    /// Makes the next request for `endpoint` misbehave (faults for one endpoint apply in order).
+    pub fn inject(&self, endpoint: Endpoint, fault: Fault) {
+        self.shared.lock().faults.push((endpoint, fault));
+    }
+
+    /// Every POST received so far.
+    pub fn posts(&self) -> Vec<Post> {
+        self.shared.lock().posts.clone()
+    }
+
+    /// How many `GET /next` requests arrived.
+    pub fn next_requests(&self) -> usize {
+        self.shared.lock().next_requests
+    }
+
+    /// When each `GET /next` arrived.
+    pub fn next_times(&self) -> Vec<Instant> {
+        self.shared.lock().next_times.clone()
+    }
+
+    /// How many TCP connections were accepted.
+    pub fn connections(&self) -> usize {
+        self.shared.lock().connections
+    }
+
+    /// Waits until `pred` holds for the recorded posts, or `limit` passes; returns the posts.
+    pub fn wait_posts(&self, limit: Duration, pred: impl Fn(&[Post]) -> bool) -> Vec<Post> {
+        let deadline = Instant::now() + limit;
+        let mut state = self.shared.lock();
+        loop {
+            if pred(&state.posts) {
+                return state.posts.clone();
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return state.posts.clone();
+            }
+            state = self
+                .shared
+                .changed
+                .wait_timeout(state, deadline - now)
+                .unwrap()
+                .0;
+        }
+    }
+
+    /// Waits until every id in `ids` has an accepted answer; returns the accepted answers in the
+    /// order of `ids` (panics with the posts seen when one is missing).
+    pub fn wait_answers(&self, ids: &[String], limit: Duration) -> Vec<Post> {
+        let posts = self.wait_posts(limit, |posts| {
+            ids.iter()
+                .all(|id| posts.iter().any(|p| p.accepted() && &p.request_id == id))
+        });
+        ids.iter()
+            .map(|id| {
+                posts
+                    .iter()
+                    .find(|p| p.accepted() && &p.request_id == id)
+                    .unwrap_or_else(|| panic!("no accepted answer for {id}; posts: {posts:#?}"))
+                    .clone()
+            })
+            .collect()
+    }
+
+    /// Accepted answers (responses and errors) per request id: every id handed out must appear
+    /// exactly once. Returns the ids handed out and the ids with other than one accepted answer.
+    pub fn answer_counts(&self) -> (Vec<String>, Vec<(String, usize)>) {
+        let state = self.shared.lock();
+        let mut handed: Vec<String> = state.handed_out.iter().cloned().collect();
+        handed.sort();
+        let wrong = handed
+            .iter()
+            .map(|id| {
+                let n = state
+                    .posts
+                    .iter()
+                    .filter(|p| {
+                        p.accepted() && p.endpoint != Endpoint::InitError && &p.request_id == id
+                    })
+                    .count();
+                (id.clone(), n)
+            })
+            .filter(|(_, n)| *n != 1)
+            .collect();
+        (handed, wrong)
+    }
+
+    /// Closes the listener and every open connection for `away`, then listens again on the
+    /// same port.
+    pub fn vanish(&self, away: Duration) {
+        *self.shared.away_until.lock().unwrap() = Some(Instant::now() + away);
+        for (_, stream) in self.shared.lock().open.drain(..) {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        // Wake the accept loop so it notices.
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+impl Drop for FakeApi {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.changed.notify_all();
+        for (_, stream) in self.shared.lock().open.drain(..) {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+fn accept_loop(mut listener: TcpListener, addr: SocketAddr, shared: Arc<Shared>) {
+    loop {
+        let Ok((stream, _)) = listener.accept() else {
+            continue;
+        };
+        if shared.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let away = shared.away_until.lock().unwrap().take();
+        if let Some(until) = away {
+            drop(stream);
+            drop(listener);
+            thread::sleep(until.saturating_duration_since(Instant::now()));
+            listener = loop {
+                match TcpListener::bind(addr) {
+                    Ok(l) => break l,
+                    Err(_) => thread::sleep(Duration::from_millis(20)),
+                }
+            };
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        let number = {
+            let mut state = shared.lock();
+            state.connections += 1;
+            if let Ok(clone) = stream.try_clone() {
+                let number = state.connections;
+                state.open.push((number, clone));
+            }
+            state.connections
+        };
+        let conn_shared = Arc::clone(&shared);
+        thread::spawn(move || {
+            let _ = serve_connection(stream, &conn_shared);
+            // The last descriptor of the socket closes here: a FIN, or a RST when `reset` set
+            // a zero linger.
+            conn_shared.lock().open.retain(|(n, _)| *n != number);
+        });
+    }
+}
+
+struct Request {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+}
+
+fn serve_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut writer = stream;
+    loop {
+        let Some(request) = read_head(&mut reader)? else {
+            return Ok(());
+        };
+        let (endpoint, request_id) = classify(&request.path);
+        let fault = endpoint.and_then(|ep| {
+            let mut state = shared.lock();
+            let i = state.faults.iter().position(|(e, _)| *e == ep)?;
+            Some(state.faults.remove(i).1)
+        });
+        if matches!(fault, Some(Fault::ResetDuring)) {
+            return reset(writer);
+        }
+        let body = read_body(&mut reader, &request)?;
+        let Some(endpoint) = endpoint else {
+            write_answer(
+                &mut writer,
+                404,
+                &[],
+                b"{\"errorMessage\":\"no such endpoint\"}",
+                None,
+            )?;
+            continue;
+        };
+        if endpoint == Endpoint::Next {
+            shared.lock().next_requests += 1;
+            shared.lock().next_times.push(Instant::now());
+            shared.changed.notify_all();
+        }
+        match fault {
+            Some(Fault::Status(status)) => {
+                if endpoint != Endpoint::Next {
+                    record_post(shared, endpoint, &request_id, &request, body, status);
+                }
+                let body =
+                    format!("{{\"errorMessage\":\"fake status {status}\",\"errorType\":\"Fake\"}}");
+                write_answer(&mut writer, status, &[], body.as_bytes(), None)?;
+                continue;
+            }
+            Some(Fault::Raw(bytes)) => {
+                writer.write_all(&bytes)?;
+                writer.flush()?;
+                return close(writer);
+            }
+            Some(Fault::ResetAfter) => {
+                if endpoint != Endpoint::Next {
+                    record_post(shared, endpoint, &request_id, &request, body, 0);
+                }
+                return reset(writer);
+            }
+            _ => {}
+        }
+        let trickle = match &fault {
+            Some(Fault::Trickle(pause)) => Some(*pause),
+            _ => None,
+        };
+        if endpoint == Endpoint::Next {
+            let Some(invocation) = wait_invocation(shared) else {
+                return close(writer);
+            };
+            if !invocation.hold.is_zero() {
+                thread::sleep(invocation.hold);
+            }
+            let truncate = matches!(fault, Some(Fault::TruncateBody));
+            let body = if truncate {
+                &invocation.body[..invocation.body.len() / 2]
+            } else {
+                &invocation.body[..]
+            };
+            let headers: Vec<(&str, &str)> = invocation
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            let declared = invocation.body.len();
+            if write_next(&mut writer, &headers, body, declared, trickle).is_err() {
+                // The runtime's connection died before it got the event: it was not handed out.
+                shared.lock().queue.push_front(invocation);
+                return Ok(());
+            }
+            let id = invocation.id();
+            if !id.is_empty() {
+                shared.lock().handed_out.insert(id);
+            }
+            if truncate {
+                return close(writer);
+            }
+        } else {
+            let status = {
+                let mut state = shared.lock();
+                let duplicate =
+                    endpoint != Endpoint::InitError && !state.answered.insert(request_id.clone());
+                if duplicate { 400 } else { 202 }
+            };
+            record_post(shared, endpoint, &request_id, &request, body, status);
+            let answer: &[u8] = if status == 202 {
+                b"{\"status\":\"OK\"}"
+            } else {
+                b"{\"errorMessage\":\"already answered\",\"errorType\":\"InvalidStateTransition\"}"
+            };
+            write_answer(&mut writer, status, &[], answer, trickle)?;
+        }
+        match fault {
+            Some(Fault::ResetAfterAnswer) => return reset(writer),
+            Some(Fault::CloseAfterAnswer) => return close(writer),
+            _ => {}
+        }
+    }
+}
+
+fn wait_invocation(shared: &Shared) -> Option<Invocation> {
+    let mut state = shared.lock();
+    loop {
+        if shared.stop.load(Ordering::SeqCst) {
+            return None;
+        }
+        if let Some(invocation) = state.queue.pop_front() {
+            return Some(invocation);
+        }
+        state = shared
+            .changed
+            .wait_timeout(state, Duration::from_millis(100))
+            .unwrap()
+            .0;
+    }
+}
+
+fn record_post(
+    shared: &Shared,
+    endpoint: Endpoint,
+    request_id: &str,
+    request: &Request,
+    body: Vec<u8>,
+    status: u16,
+) {
+    let post = Post {
+        endpoint,
+        request_id: request_id.to_owned(),
+        path: request.path.clone(),
+        headers: request.headers.clone(),
+        body,
+        status,
+    };
+    shared.lock().posts.push(post);
+    shared.changed.notify_all();
+}
+
+/// The endpoint a path names (any prefix before `/2018-06-01/` is allowed) and its request id.
+fn classify(path: &str) -> (Option<Endpoint>, String) {
+    let Some(at) = path.find(VERSION_PREFIX) else {
+        return (None, String::new());
+    };
+    let rest = &path[at + VERSION_PREFIX.len()..];
+    if rest == "runtime/invocation/next" {
+        return (Some(Endpoint::Next), String::new());
+    }
+    if rest == "runtime/init/error" {
+        return (Some(Endpoint::InitError), String::new());
+    }
+    if let Some(tail) = rest.strip_prefix("runtime/invocation/") {
+        if let Some(id) = tail.strip_suffix("/response") {
+            return (Some(Endpoint::Response), percent_decode(id));
+        }
+        if let Some(id) = tail.strip_suffix("/error") {
+            return (Some(Endpoint::Error), percent_decode(id));
+        }
+    }
+    (None, String::new())
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Reads a request line and headers; `None` at a clean end of the connection.
+fn read_head(reader: &mut impl BufRead) -> io::Result<Option<Request>> {
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Ok(None);
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_owned();
+    let path = parts.next().unwrap_or_default().to_owned();
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        let trimmed = line.trim_end();
+        if trimmed.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = trimmed.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+    }
+    Ok(Some(Request {
+        method,
+        path,
+        headers,
+    }))
+}
+
+fn read_body(reader: &mut impl BufRead, request: &Request) -> io::Result<Vec<u8>> {
+    let header = |name: &str| {
+        request
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let mut body = Vec::new();
+    if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            reader.read_line(&mut line)?;
+            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad chunk size"))?;
+            if size == 0 {
+                // Trailers, up to the empty line.
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
+                        return Ok(body);
+                    }
+                }
+            }
+            let start = body.len();
+            body.resize(start + size, 0);
+            reader.read_exact(&mut body[start..])?;
+            line.clear();
+            reader.read_line(&mut line)?;
+        }
+    }
+    let length: usize = header("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let _ = &request.method;
+    body.resize(length, 0);
+    reader.read_exact(&mut body)?;
+    Ok(body)
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        202 => "Accepted",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        410 => "Gone",
+        413 => "Payload Too Large",
+        500 => "Internal Server Error",
+        _ => "Status",
+    }
+}
+
+fn write_next(
+    writer: &mut TcpStream,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    declared_length: usize,
+    trickle: Option<Duration>,
+) -> io::Result<()> {
+    let mut out = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {declared_length}\r\n"
+    );
+    for (name, value) in headers {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(body);
+    send(writer, &bytes, trickle)
+}
+
+fn write_answer(
+    writer: &mut TcpStream,
+    status: u16,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    trickle: Option<Duration>,
+) -> io::Result<()> {
+    let mut out = format!(
+        "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        reason(status),
+        body.len()
+    );
+    for (name, value) in headers {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(body);
+    send(writer, &bytes, trickle)
+}
+
+fn send(writer: &mut TcpStream, bytes: &[u8], trickle: Option<Duration>) -> io::Result<()> {
+    match trickle {
+        None => writer.write_all(bytes)?,
+        Some(pause) => {
+            for b in bytes {
+                writer.write_all(std::slice::from_ref(b))?;
+                writer.flush()?;
+                thread::sleep(pause);
+            }
+        }
+    }
+    writer.flush()
+}
+
+/// Closes with RST instead of FIN.
+fn reset(stream: TcpStream) -> io::Result<()> {
+    socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO))?;
+    drop(stream);
+    Ok(())
+}
+
+fn close(stream: TcpStream) -> io::Result<()> {
+    let _ = stream.shutdown(Shutdown::Both);
+    Ok(())
+}
