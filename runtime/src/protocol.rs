@@ -13,17 +13,17 @@ pub(crate) const PATH_ERROR_SUFFIX: &str = "/error";
 /// `POST`: reports a failure before the first `/next`.
 pub(crate) const PATH_INIT_ERROR: &str = "/runtime/init/error";
 
-// Headers of the `/next` answer (matched case-insensitively by the HTTP layer).
-pub(crate) const HEADER_REQUEST_ID: &str = "lambda-runtime-aws-request-id";
-pub(crate) const HEADER_DEADLINE_MS: &str = "lambda-runtime-deadline-ms";
-pub(crate) const HEADER_FUNCTION_ARN: &str = "lambda-runtime-invoked-function-arn";
-pub(crate) const HEADER_TRACE_ID: &str = "lambda-runtime-trace-id";
-pub(crate) const HEADER_CLIENT_CONTEXT: &str = "lambda-runtime-client-context";
-pub(crate) const HEADER_COGNITO_IDENTITY: &str = "lambda-runtime-cognito-identity";
-pub(crate) const HEADER_TENANT_ID: &str = "lambda-runtime-aws-tenant-id";
+// Headers of the `/next` answer, as the protocol writes them (looked up case-insensitively).
+pub(crate) const HEADER_REQUEST_ID: &str = "Lambda-Runtime-Aws-Request-Id";
+pub(crate) const HEADER_DEADLINE_MS: &str = "Lambda-Runtime-Deadline-Ms";
+pub(crate) const HEADER_FUNCTION_ARN: &str = "Lambda-Runtime-Invoked-Function-Arn";
+pub(crate) const HEADER_TRACE_ID: &str = "Lambda-Runtime-Trace-Id";
+pub(crate) const HEADER_CLIENT_CONTEXT: &str = "Lambda-Runtime-Client-Context";
+pub(crate) const HEADER_COGNITO_IDENTITY: &str = "Lambda-Runtime-Cognito-Identity";
+pub(crate) const HEADER_TENANT_ID: &str = "Lambda-Runtime-Aws-Tenant-Id";
 
 /// Sent with every error report, equal to the body's `errorType`.
-pub(crate) const HEADER_ERROR_TYPE: &str = "lambda-runtime-function-error-type";
+pub(crate) const HEADER_ERROR_TYPE: &str = "Lambda-Runtime-Function-Error-Type";
 
 // Environment.
 pub(crate) const ENV_RUNTIME_API: &str = "AWS_LAMBDA_RUNTIME_API";

@@ -1,0 +1,184 @@
+//! Error paths: handler errors and panics, init failures, statuses that end the runtime.
+//! Every invocation handed out gets exactly one accepted answer.
+
+use std::time::{Duration, Instant};
+
+use lambda_rt_tests::{Bootstrap, Endpoint, FakeApi, Fault, Invocation, PATIENCE, launch};
+
+fn assert_each_answered_once(api: &FakeApi) {
+    let (handed, wrong) = api.answer_counts();
+    assert!(!handed.is_empty());
+    assert!(
+        wrong.is_empty(),
+        "ids without exactly one accepted answer: {wrong:?}"
+    );
+}
+
+#[test]
+fn panic_in_handler_is_reported_and_loop_continues() {
+    let api = FakeApi::start();
+    let ids = api.push_events([&br#"{"message":"index out of range"}"#[..], b"{}"]);
+    let mut bootstrap = launch(&api, "panic", &[]);
+    let answers = api.wait_answers(&ids, PATIENCE);
+    for answer in &answers {
+        assert_eq!(answer.endpoint, Endpoint::Error);
+        assert_eq!(answer.error_type(), "Runtime.HandlerPanic");
+        assert_eq!(
+            answer.header("Lambda-Runtime-Function-Error-Type"),
+            Some("Runtime.HandlerPanic")
+        );
+    }
+    assert_eq!(answers[0].error_message(), "index out of range");
+    assert_eq!(answers[1].error_message(), "the panic handler panicked");
+    assert!(bootstrap.is_running(), "a panic must not end the process");
+    assert!(
+        bootstrap.stderr().contains("handler panicked at"),
+        "the panic is logged: {}",
+        bootstrap.stderr()
+    );
+    assert_each_answered_once(&api);
+}
+
+#[test]
+fn unknown_handler_is_an_init_error_listing_the_known_names() {
+    let api = FakeApi::start();
+    api.push(Invocation::new("{}"));
+    let mut bootstrap = launch(&api, "no-such-fn", &[]);
+    let status = bootstrap.wait_exit(PATIENCE).expect("exits");
+    assert!(!status.success());
+    let posts = api.posts();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0].endpoint, Endpoint::InitError);
+    assert_eq!(posts[0].error_type(), "Runtime.NoSuchHandler");
+    assert_eq!(
+        posts[0].header("Lambda-Runtime-Function-Error-Type"),
+        Some("Runtime.NoSuchHandler")
+    );
+    let message = posts[0].error_message();
+    assert!(message.contains("\"no-such-fn\""), "{message}");
+    for name in ["echo", "fibonacci", "error", "panic", "context", "hello"] {
+        assert!(message.contains(name), "{name} missing from {message}");
+    }
+    assert_eq!(
+        api.next_requests(),
+        0,
+        "no invocation is taken after a failed init"
+    );
+}
+
+#[test]
+fn handler_that_cannot_be_built_is_an_init_error() {
+    let api = FakeApi::start();
+    let mut bootstrap = launch(&api, "error", &[("DEMO_INIT_ERROR", "no database")]);
+    let status = bootstrap.wait_exit(PATIENCE).expect("exits");
+    assert_eq!(status.code(), Some(1));
+    let posts = api.posts();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0].endpoint, Endpoint::InitError);
+    assert_eq!(posts[0].error_type(), "DemoInitError");
+    assert!(posts[0].error_message().contains("no database"));
+    assert!(
+        bootstrap.stderr().contains("init failed"),
+        "{}",
+        bootstrap.stderr()
+    );
+}
+
+#[test]
+fn missing_runtime_api_variable_is_one_clear_line_and_exit_code_2() {
+    let mut bootstrap = Bootstrap::spawn(&[("_HANDLER", "echo")]);
+    let status = bootstrap.wait_exit(PATIENCE).expect("exits");
+    assert_eq!(status.code(), Some(2));
+    let stderr = bootstrap.stderr();
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("AWS_LAMBDA_RUNTIME_API"), "{stderr}");
+    assert!(
+        stderr.contains("inside AWS Lambda or a local emulator"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn response_refused_as_too_large_becomes_a_size_error_and_the_loop_goes_on() {
+    let api = FakeApi::start();
+    api.inject(Endpoint::Response, Fault::Status(413));
+    let ids = api.push_events([&b"too big for the fake"[..], b"fits"]);
+    let mut bootstrap = launch(&api, "echo", &[]);
+    let answers = api.wait_answers(&ids, PATIENCE);
+    assert_eq!(answers[0].endpoint, Endpoint::Error);
+    assert_eq!(answers[0].error_type(), "Function.ResponseSizeTooLarge");
+    assert_eq!(
+        answers[0].header("Lambda-Runtime-Function-Error-Type"),
+        Some("Function.ResponseSizeTooLarge")
+    );
+    assert!(
+        answers[0].error_message().contains("20 bytes"),
+        "{}",
+        answers[0].error_message()
+    );
+    assert_eq!(answers[1].endpoint, Endpoint::Response);
+    assert_eq!(answers[1].body, b"fits");
+    assert!(bootstrap.is_running());
+    assert_each_answered_once(&api);
+}
+
+#[test]
+fn next_answering_500_exits_non_zero_promptly_without_spinning() {
+    let api = FakeApi::start();
+    api.inject(Endpoint::Next, Fault::Status(500));
+    let started = Instant::now();
+    let mut bootstrap = launch(&api, "echo", &[]);
+    let status = bootstrap.wait_exit(PATIENCE).expect("exits");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(api.next_requests(), 1, "a 500 is not retried");
+    let stderr = bootstrap.stderr();
+    assert!(stderr.contains("HTTP 500"), "{stderr}");
+}
+
+#[test]
+fn forbidden_or_gone_when_answering_exits_non_zero() {
+    for (endpoint, handler, status) in [
+        (Endpoint::Response, "echo", 403),
+        (Endpoint::Error, "error", 410),
+    ] {
+        let api = FakeApi::start();
+        api.inject(endpoint, Fault::Status(status));
+        api.push(Invocation::new("{}"));
+        let mut bootstrap = launch(&api, handler, &[]);
+        let exit = bootstrap.wait_exit(PATIENCE).expect("exits");
+        assert_eq!(exit.code(), Some(1), "{endpoint:?} {status}");
+        assert_eq!(api.posts().len(), 1, "not retried: {:?}", api.posts());
+        assert!(
+            bootstrap.stderr().contains(&format!("HTTP {status}")),
+            "{}",
+            bootstrap.stderr()
+        );
+    }
+}
+
+#[test]
+fn malformed_client_context_is_an_invalid_event_for_that_request() {
+    let api = FakeApi::start();
+    let bad = api.push(Invocation::new("{}").header("Lambda-Runtime-Client-Context", "{not json"));
+    let good = api.push(Invocation::new("ok"));
+    let _bootstrap = launch(&api, "echo", &[]);
+    let answers = api.wait_answers(&[bad, good], PATIENCE);
+    assert_eq!(answers[0].error_type(), "Runtime.InvalidEvent");
+    assert!(
+        answers[0]
+            .error_message()
+            .contains("Lambda-Runtime-Client-Context"),
+        "{}",
+        answers[0].error_message()
+    );
+    assert_eq!(answers[1].body, b"ok");
+}
