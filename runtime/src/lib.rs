@@ -35,9 +35,11 @@ mod handler;
 mod protocol;
 mod router;
 mod runtime;
+mod shutdown;
 
 pub use context::Context;
 pub use error::Error;
 pub use handler::{Handler, Json, json};
 pub use router::Router;
 pub use runtime::{run, run_with_init};
+pub use shutdown::on_shutdown;

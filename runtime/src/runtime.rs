@@ -64,6 +64,7 @@ where
         }
     };
     install_panic_hook();
+    crate::shutdown::install();
     let mut api = RuntimeApi::new(base);
 
     let handler = match catch_unwind(AssertUnwindSafe(init)) {

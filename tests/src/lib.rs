@@ -7,7 +7,7 @@
 mod process;
 mod server;
 
-pub use process::{Bootstrap, bootstrap_path};
+pub use process::{Bootstrap, bootstrap_path, test_binary_path};
 pub use server::{Endpoint, FakeApi, Fault, Invocation, Post};
 
 /// Reads a fixture file from `tests/fixtures/`.
@@ -25,6 +25,11 @@ pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
 /// Starts the bootstrap against `api` with `_HANDLER=handler` and a Lambda-like environment;
 /// `extra` adds or overrides variables.
 pub fn launch(api: &FakeApi, handler: &str, extra: &[(&str, &str)]) -> Bootstrap {
+    Bootstrap::spawn(&lambda_env(api, handler, extra))
+}
+
+/// The environment Lambda gives a function, pointed at `api`; `extra` adds or overrides.
+pub fn lambda_env(api: &FakeApi, handler: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let address = api.address();
     let mut env: Vec<(&str, &str)> = vec![
         ("AWS_LAMBDA_RUNTIME_API", &address),
@@ -44,5 +49,7 @@ pub fn launch(api: &FakeApi, handler: &str, extra: &[(&str, &str)]) -> Bootstrap
         env.retain(|(name, _)| name != k);
         env.push((k, v));
     }
-    Bootstrap::spawn(&env)
+    env.into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
 }

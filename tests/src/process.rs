@@ -1,7 +1,8 @@
 //! Spawning the real `bootstrap` binary with a clean Lambda-like environment.
 
+use std::ffi::OsStr;
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
@@ -27,6 +28,17 @@ pub fn bootstrap_path() -> PathBuf {
     .clone()
 }
 
+/// A binary of this test crate (a user's function written with `lambda-rt`), built on first use.
+pub fn test_binary_path(name: &str) -> PathBuf {
+    escargot::CargoBuild::new()
+        .manifest_path(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+        .bin(name)
+        .run()
+        .unwrap_or_else(|e| panic!("building {name}: {e}"))
+        .path()
+        .to_path_buf()
+}
+
 /// A running bootstrap; killed when dropped.
 pub struct Bootstrap {
     child: Child,
@@ -37,20 +49,30 @@ pub struct Bootstrap {
 impl Bootstrap {
     /// Starts the bootstrap with only `env` (plus `PATH`) in its environment.
     /// `$BOOTSTRAP_RUNNER` (e.g. `qemu-aarch64-static`) runs it under an emulator.
-    pub fn spawn(env: &[(&str, &str)]) -> Bootstrap {
-        let binary = bootstrap_path();
-        let mut command = match std::env::var("BOOTSTRAP_RUNNER") {
-            Ok(runner) if !runner.is_empty() => {
+    pub fn spawn<K: AsRef<OsStr>, V: AsRef<OsStr>>(env: &[(K, V)]) -> Bootstrap {
+        let runner = std::env::var_os("BOOTSTRAP_RUNNER").filter(|r| !r.is_empty());
+        Bootstrap::spawn_binary(&bootstrap_path(), runner.as_deref(), env)
+    }
+
+    /// Like [`Bootstrap::spawn`], for another binary written with the runtime, optionally run
+    /// by `runner` (an emulator).
+    pub fn spawn_binary<K: AsRef<OsStr>, V: AsRef<OsStr>>(
+        binary: &Path,
+        runner: Option<&OsStr>,
+        env: &[(K, V)],
+    ) -> Bootstrap {
+        let mut command = match runner {
+            Some(runner) => {
                 let mut c = Command::new(runner);
-                c.arg(&binary);
+                c.arg(binary);
                 c
             }
-            _ => Command::new(&binary),
+            None => Command::new(binary),
         };
         command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .envs(env.iter().copied())
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

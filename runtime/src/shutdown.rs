@@ -1,0 +1,91 @@
+//! Graceful shutdown: on SIGTERM (sent by Lambda when extensions are registered) or SIGINT
+//! (Ctrl-C in a local run), run the user's hook if there is one, then exit 0.
+//!
+//! Without a hook the signal handler ends the process itself (`_exit(0)` is async-signal-safe),
+//! so the common case costs no thread. With a hook, a small thread waits on a socket pair the
+//! handler writes the signal number to, and runs the hook outside signal context.
+
+use std::io::Read;
+use std::os::fd::IntoRawFd;
+use std::os::raw::{c_int, c_void};
+use std::os::unix::net::UnixStream;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI32, Ordering};
+
+const SIGINT: c_int = 2;
+const SIGTERM: c_int = 15;
+
+type Hook = Box<dyn FnOnce() + Send>;
+
+static HOOK: Mutex<Option<Hook>> = Mutex::new(None);
+/// The write end of the hook thread's socket pair; -1 when there is no hook.
+static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
+
+unsafe extern "C" {
+    fn signal(signum: c_int, handler: extern "C" fn(c_int)) -> usize;
+    fn write(fd: c_int, buf: *const c_void, count: usize) -> isize;
+    fn _exit(status: c_int) -> !;
+}
+
+/// Registers `hook` to run when the process is told to stop (SIGTERM or SIGINT); the process
+/// then exits with code 0. Call it before [`run`](crate::run). A later call replaces the hook.
+///
+/// Lambda allows a few hundred milliseconds between SIGTERM and SIGKILL: keep the hook short
+/// (flush telemetry, close a connection).
+///
+/// ```no_run
+/// lambda_rt::on_shutdown(|| eprintln!("flushing metrics before the sandbox goes away"));
+/// ```
+pub fn on_shutdown(hook: impl FnOnce() + Send + 'static) {
+    *HOOK.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(hook));
+}
+
+/// Installs the signal handlers; called once by `run` before init.
+pub(crate) fn install() {
+    let has_hook = HOOK.lock().map(|h| h.is_some()).unwrap_or(false);
+    if has_hook {
+        if let Err(e) = start_hook_thread() {
+            log::warn!("the shutdown hook cannot run ({e}); SIGTERM will exit without it");
+        }
+    }
+    // SAFETY: `on_signal` only does async-signal-safe things (an atomic load, write, _exit).
+    unsafe {
+        signal(SIGTERM, on_signal);
+        signal(SIGINT, on_signal);
+    }
+}
+
+fn start_hook_thread() -> std::io::Result<()> {
+    let (mut reader, writer) = UnixStream::pair()?;
+    std::thread::Builder::new()
+        .name("lambda-rt-shutdown".into())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            let mut signo = [0u8; 1];
+            if reader.read_exact(&mut signo).is_ok() {
+                let name = if c_int::from(signo[0]) == SIGINT {
+                    "SIGINT"
+                } else {
+                    "SIGTERM"
+                };
+                log::info!("{name} received: running the shutdown hook, then exiting");
+                if let Some(hook) = HOOK.lock().ok().and_then(|mut h| h.take()) {
+                    hook();
+                }
+                std::process::exit(0);
+            }
+        })?;
+    WAKE_FD.store(writer.into_raw_fd(), Ordering::SeqCst);
+    Ok(())
+}
+
+extern "C" fn on_signal(signo: c_int) {
+    let fd = WAKE_FD.load(Ordering::SeqCst);
+    let byte = signo as u8;
+    // SAFETY: write(2) and _exit(2) are async-signal-safe; `byte` outlives the call.
+    unsafe {
+        if fd < 0 || write(fd, (&byte as *const u8).cast(), 1) != 1 {
+            _exit(0);
+        }
+    }
+}
