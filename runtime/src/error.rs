@@ -50,6 +50,27 @@ impl Error {
         &self.message
     }
 
+    /// The same error with its message cut to at most `max_bytes` (on a character boundary),
+    /// saying how much was cut: for a report the API refused as too large.
+    pub(crate) fn truncated(&self, max_bytes: usize) -> Error {
+        if self.message.len() <= max_bytes {
+            return self.clone();
+        }
+        let mut end = max_bytes;
+        while !self.message.is_char_boundary(end) {
+            end -= 1;
+        }
+        let message = format!(
+            "{}... [{} bytes cut]",
+            &self.message[..end],
+            self.message.len() - end
+        );
+        Error {
+            error_type: self.error_type.clone(),
+            message,
+        }
+    }
+
     /// Serializes the error JSON body `{"errorType", "errorMessage", "stackTrace": []}` into `out`.
     pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
         #[derive(Serialize)]
@@ -235,6 +256,18 @@ mod tests {
         assert_eq!(
             e.message(),
             "could not read the count: invalid digit found in string"
+        );
+    }
+
+    #[test]
+    fn truncation_keeps_type_and_cuts_on_a_char_boundary() {
+        let e = Error::new("Big", "é".repeat(10));
+        let short = e.truncated(5);
+        assert_eq!(short.error_type(), "Big");
+        assert_eq!(short.message(), "éé... [16 bytes cut]");
+        assert_eq!(
+            Error::new("T", "short").truncated(5),
+            Error::new("T", "short")
         );
     }
 

@@ -17,6 +17,8 @@ const RETRY_BUDGET: Duration = Duration::from_secs(10);
 /// cause); later ones wait this long, doubling up to `MAX_RETRY_DELAY`.
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(10);
 const MAX_RETRY_DELAY: Duration = Duration::from_millis(500);
+/// An error report refused as too large is sent again with its message cut to this size.
+const SHORT_ERROR_MESSAGE: usize = 4096;
 
 /// Runs `handler` for every invocation until the process is stopped.
 ///
@@ -87,7 +89,12 @@ where
 
 fn fail_init(api: &mut RuntimeApi, error: Error) -> ExitCode {
     log::error!("init failed: {error}");
-    match with_retries(|| api.report_init_error(&error)) {
+    let mut reported = with_retries(|| api.report_init_error(&error));
+    if let Ok(Posted::TooLarge) = reported {
+        let short = error.truncated(SHORT_ERROR_MESSAGE);
+        reported = with_retries(|| api.report_init_error(&short));
+    }
+    match reported {
         Ok(Posted::Accepted) => {}
         Ok(other) => log::error!("POST /runtime/init/error was not accepted: {other:?}"),
         Err(e) => log::error!("could not report the init error: {e}"),
@@ -164,7 +171,12 @@ fn answer(
             error
         }
     };
-    match with_retries(|| api.post_error(request_id, &error, scratch))? {
+    let mut reported = with_retries(|| api.post_error(request_id, &error, scratch))?;
+    if reported == Posted::TooLarge {
+        let short = error.truncated(SHORT_ERROR_MESSAGE);
+        reported = with_retries(|| api.post_error(request_id, &short, scratch))?;
+    }
+    match reported {
         Posted::Accepted => {}
         refused => {
             log::error!("the error report for {request_id} was refused ({refused:?}): {error}")

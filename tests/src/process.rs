@@ -44,6 +44,8 @@ pub struct Bootstrap {
     child: Child,
     stderr: Arc<Mutex<Vec<u8>>>,
     stdout: Arc<Mutex<Vec<u8>>>,
+    /// The threads copying the pipes; they end when the process closes them.
+    collectors: Vec<thread::JoinHandle<()>>,
 }
 
 impl Bootstrap {
@@ -79,12 +81,13 @@ impl Bootstrap {
         let mut child = command
             .spawn()
             .unwrap_or_else(|e| panic!("spawning {}: {e}", binary.display()));
-        let stderr = collect(child.stderr.take().expect("piped stderr"));
-        let stdout = collect(child.stdout.take().expect("piped stdout"));
+        let (stderr, err_thread) = collect(child.stderr.take().expect("piped stderr"));
+        let (stdout, out_thread) = collect(child.stdout.take().expect("piped stdout"));
         Bootstrap {
             child,
             stderr,
             stdout,
+            collectors: vec![err_thread, out_thread],
         }
     }
 
@@ -97,8 +100,10 @@ impl Bootstrap {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
-                // Let the output collectors drain the pipes.
-                thread::sleep(Duration::from_millis(50));
+                // Everything the process wrote is collected once its pipes close.
+                for collector in self.collectors.drain(..) {
+                    let _ = collector.join();
+                }
                 return Some(status);
             }
             if start.elapsed() > limit {
@@ -127,6 +132,19 @@ impl Bootstrap {
         String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
     }
 
+    /// Waits up to `limit` for stderr to contain `text`; returns all of stderr either way, for
+    /// the assertion message.
+    pub fn wait_stderr(&self, text: &str, limit: Duration) -> (bool, String) {
+        let start = Instant::now();
+        loop {
+            let stderr = self.stderr();
+            if stderr.contains(text) || start.elapsed() > limit {
+                return (stderr.contains(text), stderr);
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// What the process wrote to stdout so far.
     pub fn stdout(&self) -> String {
         String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned()
@@ -140,10 +158,10 @@ impl Drop for Bootstrap {
     }
 }
 
-fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
+fn collect(mut pipe: impl Read + Send + 'static) -> (Arc<Mutex<Vec<u8>>>, thread::JoinHandle<()>) {
     let sink = Arc::new(Mutex::new(Vec::new()));
     let writer = Arc::clone(&sink);
-    thread::spawn(move || {
+    let handle = thread::spawn(move || {
         let mut buf = [0u8; 4096];
         while let Ok(n) = pipe.read(&mut buf) {
             if n == 0 {
@@ -152,5 +170,5 @@ fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
             writer.lock().unwrap().extend_from_slice(&buf[..n]);
         }
     });
-    sink
+    (sink, handle)
 }

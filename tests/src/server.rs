@@ -254,6 +254,11 @@ impl FakeApi {
         self.shared.lock().faults.push((endpoint, fault));
     }
 
+    /// Faults injected but not yet triggered.
+    pub fn pending_faults(&self) -> usize {
+        self.shared.lock().faults.len()
+    }
+
     /// Every POST received so far.
     pub fn posts(&self) -> Vec<Post> {
         self.shared.lock().posts.clone()

@@ -31,11 +31,8 @@ fn panic_in_handler_is_reported_and_loop_continues() {
     assert_eq!(answers[0].error_message(), "index out of range");
     assert_eq!(answers[1].error_message(), "the panic handler panicked");
     assert!(bootstrap.is_running(), "a panic must not end the process");
-    assert!(
-        bootstrap.stderr().contains("handler panicked at"),
-        "the panic is logged: {}",
-        bootstrap.stderr()
-    );
+    let (logged, stderr) = bootstrap.wait_stderr("handler panicked at", PATIENCE);
+    assert!(logged, "the panic is logged: {stderr}");
     assert_each_answered_once(&api);
 }
 

@@ -6,10 +6,13 @@ use lambda_rt_tests::{FakeApi, PATIENCE, launch};
 fn nothing_is_logged_per_invocation_at_the_default_level() {
     let api = FakeApi::start();
     let ids = api.push_events((0..20).map(|i| format!("event {i}")));
-    let bootstrap = launch(&api, "echo", &[]);
+    let mut bootstrap = launch(&api, "echo", &[]);
     api.wait_answers(&ids, PATIENCE);
     let errors = api.push_events([&br#"{"n":"x"}"#[..]]);
     api.wait_answers(&errors, PATIENCE);
+    // End the process so everything it wrote has been collected.
+    bootstrap.signal("TERM");
+    bootstrap.wait_exit(PATIENCE).expect("exits on SIGTERM");
     assert_eq!(bootstrap.stderr(), "");
     assert_eq!(bootstrap.stdout(), "");
 }
@@ -20,7 +23,7 @@ fn json_log_format_writes_one_json_object_per_line_with_the_request_id() {
     let ids = api.push_events([&br#"{"message":"line one\nline two"}"#[..]]);
     let bootstrap = launch(&api, "panic", &[("AWS_LAMBDA_LOG_FORMAT", "JSON")]);
     api.wait_answers(&ids, PATIENCE);
-    let stderr = bootstrap.stderr();
+    let (_, stderr) = bootstrap.wait_stderr("\n", PATIENCE);
     let lines: Vec<&str> = stderr.lines().collect();
     assert!(!lines.is_empty(), "the panic is logged");
     for line in lines {
@@ -55,12 +58,10 @@ fn lambda_log_level_debug_shows_handler_errors() {
         ],
     );
     api.wait_answers(&ids, PATIENCE);
-    let stderr = bootstrap.stderr();
-    assert!(
-        stderr.contains(&format!(
-            "[DEBUG] {} invocation {} failed: DemoError: visible",
-            ids[0], ids[0]
-        )),
-        "{stderr}"
+    let expected = format!(
+        "[DEBUG] {} invocation {} failed: DemoError: visible",
+        ids[0], ids[0]
     );
+    let (logged, stderr) = bootstrap.wait_stderr(&expected, PATIENCE);
+    assert!(logged, "{stderr}");
 }

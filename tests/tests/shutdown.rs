@@ -2,7 +2,9 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use lambda_rt_tests::{Bootstrap, FakeApi, Invocation, PATIENCE, lambda_env, launch, test_binary_path};
+use lambda_rt_tests::{
+    Bootstrap, FakeApi, Invocation, PATIENCE, lambda_env, launch, test_binary_path,
+};
 
 /// Waits until the runtime is idle in its `/next` long poll.
 fn wait_polling(api: &FakeApi, polls: usize) {
@@ -23,7 +25,11 @@ fn sigterm_while_waiting_for_an_event_exits_0_promptly() {
         bootstrap.signal(signal);
         let status = bootstrap.wait_exit(Duration::from_secs(5)).expect("exits");
         assert_eq!(status.code(), Some(0), "SIG{signal}");
-        assert!(sent.elapsed() < Duration::from_secs(2), "SIG{signal} took {:?}", sent.elapsed());
+        assert!(
+            sent.elapsed() < Duration::from_secs(2),
+            "SIG{signal} took {:?}",
+            sent.elapsed()
+        );
     }
 }
 
@@ -40,8 +46,16 @@ fn sigterm_runs_the_user_shutdown_hook_then_exits_0() {
         function.signal(signal);
         let status = function.wait_exit(Duration::from_secs(5)).expect("exits");
         assert_eq!(status.code(), Some(0), "SIG{signal}");
-        assert!(sent.elapsed() < Duration::from_secs(2), "SIG{signal} took {:?}", sent.elapsed());
-        assert_eq!(function.stdout(), "shutdown hook ran\n", "SIG{signal}: the hook ran to its end");
+        assert!(
+            sent.elapsed() < Duration::from_secs(2),
+            "SIG{signal} took {:?}",
+            sent.elapsed()
+        );
+        assert_eq!(
+            function.stdout(),
+            "shutdown hook ran\n",
+            "SIG{signal}: the hook ran to its end"
+        );
     }
 }
 
@@ -49,11 +63,21 @@ fn sigterm_runs_the_user_shutdown_hook_then_exits_0() {
 fn handler_can_ask_how_much_time_it_has_left() {
     let api = FakeApi::start();
     let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(30);
-    let id = api.push(Invocation::new("{}").header("Lambda-Runtime-Deadline-Ms", &deadline.as_millis().to_string()));
+    let id = api.push(Invocation::new("{}").header(
+        "Lambda-Runtime-Deadline-Ms",
+        &deadline.as_millis().to_string(),
+    ));
     let past = api.push(Invocation::new("{}").header("Lambda-Runtime-Deadline-Ms", "1000"));
     let _bootstrap = launch(&api, "context", &[]);
     let answers = api.wait_answers(&[id, past], PATIENCE);
     let left = answers[0].json()["remaining_ms"].as_u64().unwrap();
-    assert!((20_000..=30_000).contains(&left), "remaining {left} ms of 30 s");
-    assert_eq!(answers[1].json()["remaining_ms"], 0, "a passed deadline leaves nothing");
+    assert!(
+        (20_000..=30_000).contains(&left),
+        "remaining {left} ms of 30 s"
+    );
+    assert_eq!(
+        answers[1].json()["remaining_ms"],
+        0,
+        "a passed deadline leaves nothing"
+    );
 }

@@ -1,0 +1,305 @@
+//! The fault table: the real bootstrap against a Runtime API that misbehaves in one way per
+//! test. Each row of the README's fault table is one test here. The rule for every row: the
+//! runtime retries (transient faults), or reports the fault for the request id and goes on, or
+//! exits 1 with a log line that says why. It never hangs, never spins, and answers every
+//! invocation it received exactly once.
+
+use std::time::{Duration, Instant};
+
+use lambda_rt_tests::{Endpoint, FakeApi, Fault, Invocation, PATIENCE, launch};
+
+/// What the row expects.
+#[derive(Clone, Copy)]
+enum Expect {
+    /// Both events are answered exactly once, as the handler answers them; serving goes on.
+    Served,
+    /// The first event is answered with this error type instead; the second is served.
+    FirstFailsWith(&'static str),
+    /// The API refused the first answer (logged with this text); the second is served.
+    FirstRefused(&'static str),
+    /// The process exits 1 within seconds, after at most one `/next`, logging this text.
+    Exits(&'static str),
+    /// (Init rows.) The init error is accepted exactly once and the process exits 1.
+    InitReported,
+}
+
+/// Runs one row: `fault` is injected on `endpoint`, two events are queued (none for init rows,
+/// which use an unknown handler name), and the outcome is checked.
+fn row(handler: &str, setup: impl FnOnce(&FakeApi), expect: Expect) {
+    let api = FakeApi::start();
+    setup(&api);
+    let init_row = matches!(expect, Expect::InitReported);
+    let ids = if init_row {
+        Vec::new()
+    } else {
+        api.push_events([&br#"{"message":"first"}"#[..], br#"{"message":"second"}"#])
+    };
+    let started = Instant::now();
+    let mut bootstrap = launch(
+        &api,
+        if init_row { "no-such-handler" } else { handler },
+        &[],
+    );
+    match expect {
+        Expect::Served => {
+            let answers = api.wait_answers(&ids, PATIENCE);
+            for (answer, message) in answers.iter().zip(["first", "second"]) {
+                check_served(handler, answer, message);
+            }
+            assert_each_answered_once(&api);
+            assert!(bootstrap.is_running(), "stderr: {}", bootstrap.stderr());
+        }
+        Expect::FirstFailsWith(error_type) => {
+            let answers = api.wait_answers(&ids, PATIENCE);
+            assert_eq!(answers[0].endpoint, Endpoint::Error);
+            assert_eq!(answers[0].error_type(), error_type);
+            check_served(handler, &answers[1], "second");
+            assert_each_answered_once(&api);
+            assert!(bootstrap.is_running());
+        }
+        Expect::FirstRefused(logged) => {
+            let answers = api.wait_answers(&ids[1..], PATIENCE);
+            check_served(handler, &answers[0], "second");
+            let first: Vec<_> = api
+                .posts()
+                .into_iter()
+                .filter(|p| p.request_id == ids[0])
+                .collect();
+            assert_eq!(
+                first.len(),
+                1,
+                "a refused answer is not sent again: {first:?}"
+            );
+            assert!(!first[0].accepted());
+            let (found, stderr) = bootstrap.wait_stderr(logged, PATIENCE);
+            assert!(found, "{stderr}");
+            assert!(bootstrap.is_running());
+        }
+        Expect::Exits(logged) => {
+            let status = bootstrap.wait_exit(PATIENCE).expect("the runtime exits");
+            assert_eq!(status.code(), Some(1));
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "exited after {:?}",
+                started.elapsed()
+            );
+            assert!(
+                api.next_requests() <= 1,
+                "no spinning: {} polls",
+                api.next_requests()
+            );
+            assert!(
+                bootstrap.stderr().contains(logged),
+                "{}",
+                bootstrap.stderr()
+            );
+        }
+        Expect::InitReported => {
+            let status = bootstrap.wait_exit(PATIENCE).expect("the runtime exits");
+            assert_eq!(status.code(), Some(1));
+            let accepted: Vec<_> = api
+                .posts()
+                .into_iter()
+                .filter(|p| p.endpoint == Endpoint::InitError && p.accepted())
+                .collect();
+            assert_eq!(accepted.len(), 1, "{:?}", api.posts());
+            assert_eq!(accepted[0].error_type(), "Runtime.NoSuchHandler");
+            assert_eq!(api.next_requests(), 0);
+        }
+    }
+    assert_eq!(
+        api.pending_faults(),
+        0,
+        "the injected fault never triggered"
+    );
+}
+
+fn check_served(handler: &str, answer: &lambda_rt_tests::Post, message: &str) {
+    match handler {
+        "echo" => {
+            assert_eq!(answer.endpoint, Endpoint::Response);
+            assert_eq!(answer.json()["message"], message);
+        }
+        "error" => {
+            assert_eq!(answer.endpoint, Endpoint::Error);
+            assert_eq!(answer.error_type(), "DemoError");
+            assert_eq!(answer.error_message(), message);
+        }
+        other => panic!("no check for {other}"),
+    }
+}
+
+fn assert_each_answered_once(api: &FakeApi) {
+    let (_, wrong) = api.answer_counts();
+    assert!(
+        wrong.is_empty(),
+        "ids without exactly one accepted answer: {wrong:?}; posts: {:#?}",
+        api.posts()
+    );
+}
+
+macro_rules! rows {
+    ($($name:ident: $handler:literal, $endpoint:ident, $fault:expr => $expect:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            row($handler, |api| api.inject(Endpoint::$endpoint, $fault), $expect);
+        }
+    )*};
+}
+
+const BAD_STATUS_LINE: &[u8] = b"HTTP/1.1 two-hundred OK\r\nContent-Length: 0\r\n\r\n";
+const GARBAGE_HEADERS: &[u8] = b"HTTP/1.1 200 OK\r\n\x01\x02 not a header \xff\r\n:::\r\n\r\n";
+
+rows! {
+    // Connection resets before (the idle keep-alive connection is reset), during (after the
+    // request head, before its body) and after (request read, no answer) each kind of request.
+    reset_before_next_is_retried: "echo", Response, Fault::ResetAfterAnswer => Expect::Served;
+    reset_during_next_is_retried: "echo", Next, Fault::ResetDuring => Expect::Served;
+    reset_after_next_is_retried: "echo", Next, Fault::ResetAfter => Expect::Served;
+    reset_before_response_is_retried: "echo", Next, Fault::ResetAfterAnswer => Expect::Served;
+    reset_during_response_is_retried: "echo", Response, Fault::ResetDuring => Expect::Served;
+    reset_after_response_is_retried_and_accepted_once: "echo", Response, Fault::ResetAfter => Expect::Served;
+    reset_before_error_is_retried: "error", Next, Fault::ResetAfterAnswer => Expect::Served;
+    reset_during_error_is_retried: "error", Error, Fault::ResetDuring => Expect::Served;
+    reset_after_error_is_retried_and_accepted_once: "error", Error, Fault::ResetAfter => Expect::Served;
+    reset_during_init_error_is_retried: "", InitError, Fault::ResetDuring => Expect::InitReported;
+    reset_after_init_error_is_retried: "", InitError, Fault::ResetAfter => Expect::InitReported;
+
+    // A /next answer cut off in the middle of its body.
+    next_body_cut_off_is_an_invalid_event_for_that_request: "echo", Next, Fault::TruncateBody
+        => Expect::FirstFailsWith("Runtime.InvalidEvent");
+
+    // Malformed HTTP.
+    bad_status_line_on_next_is_retried: "echo", Next, Fault::Raw(BAD_STATUS_LINE.to_vec()) => Expect::Served;
+    garbage_headers_on_next_are_retried: "echo", Next, Fault::Raw(GARBAGE_HEADERS.to_vec()) => Expect::Served;
+    bad_status_line_on_response_is_retried: "echo", Response, Fault::Raw(BAD_STATUS_LINE.to_vec()) => Expect::Served;
+    garbage_headers_on_error_are_retried: "error", Error, Fault::Raw(GARBAGE_HEADERS.to_vec()) => Expect::Served;
+
+    // Answers trickled out byte by byte.
+    trickled_next_answer_is_read_whole: "echo", Next, Fault::Trickle(Duration::from_millis(1)) => Expect::Served;
+    trickled_response_answer_is_read_whole: "echo", Response, Fault::Trickle(Duration::from_millis(1)) => Expect::Served;
+    trickled_error_answer_is_read_whole: "error", Error, Fault::Trickle(Duration::from_millis(1)) => Expect::Served;
+
+    // Each status on each endpoint.
+    next_400_exits: "echo", Next, Fault::Status(400) => Expect::Exits("HTTP 400");
+    next_403_exits: "echo", Next, Fault::Status(403) => Expect::Exits("HTTP 403");
+    next_404_exits: "echo", Next, Fault::Status(404) => Expect::Exits("HTTP 404");
+    next_410_exits: "echo", Next, Fault::Status(410) => Expect::Exits("HTTP 410");
+    next_413_exits: "echo", Next, Fault::Status(413) => Expect::Exits("HTTP 413");
+    next_500_exits: "echo", Next, Fault::Status(500) => Expect::Exits("HTTP 500");
+    response_400_is_logged_and_serving_goes_on: "echo", Response, Fault::Status(400) => Expect::FirstRefused("refused with HTTP 400");
+    response_403_exits: "echo", Response, Fault::Status(403) => Expect::Exits("HTTP 403");
+    response_404_is_logged_and_serving_goes_on: "echo", Response, Fault::Status(404) => Expect::FirstRefused("refused with HTTP 404");
+    response_410_exits: "echo", Response, Fault::Status(410) => Expect::Exits("HTTP 410");
+    response_413_becomes_a_size_error: "echo", Response, Fault::Status(413) => Expect::FirstFailsWith("Function.ResponseSizeTooLarge");
+    response_500_exits: "echo", Response, Fault::Status(500) => Expect::Exits("HTTP 500");
+    error_400_is_logged_and_serving_goes_on: "error", Error, Fault::Status(400) => Expect::FirstRefused("Refused(400)");
+    error_403_exits: "error", Error, Fault::Status(403) => Expect::Exits("HTTP 403");
+    error_404_is_logged_and_serving_goes_on: "error", Error, Fault::Status(404) => Expect::FirstRefused("Refused(404)");
+    error_410_exits: "error", Error, Fault::Status(410) => Expect::Exits("HTTP 410");
+    error_413_is_sent_again_shortened: "error", Error, Fault::Status(413) => Expect::Served;
+    error_500_exits: "error", Error, Fault::Status(500) => Expect::Exits("HTTP 500");
+}
+
+/// Init-error statuses: the init has failed either way, so the runtime exits 1 after one post
+/// (two for 413: the report is sent again with a shortened message).
+#[test]
+fn init_error_statuses_end_the_process_after_at_most_one_resend() {
+    for status in [400, 403, 404, 410, 413, 500] {
+        let api = FakeApi::start();
+        api.inject(Endpoint::InitError, Fault::Status(status));
+        let mut bootstrap = launch(&api, "no-such-handler", &[]);
+        let exit = bootstrap.wait_exit(PATIENCE).expect("exits");
+        assert_eq!(exit.code(), Some(1), "status {status}");
+        let posts = api.posts();
+        let expected = if status == 413 { 2 } else { 1 };
+        assert_eq!(posts.len(), expected, "status {status}: {posts:?}");
+        assert!(
+            bootstrap.stderr().contains("init failed"),
+            "{}",
+            bootstrap.stderr()
+        );
+    }
+}
+
+#[test]
+fn reset_before_init_error_server_not_there_yet_is_retried() {
+    let api = FakeApi::start();
+    api.vanish(Duration::from_millis(800));
+    let mut bootstrap = launch(&api, "no-such-handler", &[]);
+    let exit = bootstrap.wait_exit(PATIENCE).expect("exits");
+    assert_eq!(exit.code(), Some(1));
+    let accepted = api.posts().into_iter().filter(|p| p.accepted()).count();
+    assert_eq!(accepted, 1, "{:?}", api.posts());
+    assert!(
+        bootstrap.stderr().contains("retrying in"),
+        "a refused connect is retried: {}",
+        bootstrap.stderr()
+    );
+}
+
+#[test]
+fn wrong_content_length_on_next_is_an_invalid_event_for_that_request() {
+    let api = FakeApi::start();
+    api.inject(
+        Endpoint::Next,
+        Fault::Raw(b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: raw-1\r\nContent-Length: 100\r\n\r\nonly 19 bytes here.".to_vec()),
+    );
+    let ids = api.push_events([&br#"{"message":"first"}"#[..]]);
+    let mut bootstrap = launch(&api, "echo", &[]);
+    let answers = api.wait_answers(&["raw-1".to_owned(), ids[0].clone()], PATIENCE);
+    assert_eq!(answers[0].error_type(), "Runtime.InvalidEvent");
+    assert!(
+        answers[0]
+            .error_message()
+            .contains("did not arrive whole (19 bytes read)"),
+        "{}",
+        answers[0].error_message()
+    );
+    check_served("echo", &answers[1], "first");
+    assert!(bootstrap.is_running());
+}
+
+#[test]
+fn missing_or_empty_request_id_exits_because_it_cannot_be_answered() {
+    for invocation in [
+        Invocation::new("{}").without_header("Lambda-Runtime-Aws-Request-Id"),
+        Invocation::new("{}").header("Lambda-Runtime-Aws-Request-Id", ""),
+    ] {
+        row(
+            "echo",
+            |api| drop(api.push(invocation)),
+            Expect::Exits("Lambda-Runtime-Aws-Request-Id"),
+        );
+    }
+}
+
+#[test]
+fn runtime_api_that_vanishes_for_3_seconds_is_waited_for_without_spinning() {
+    let api = FakeApi::start();
+    let first = api.push_events([&br#"{"message":"first"}"#[..]]);
+    let mut bootstrap = launch(&api, "echo", &[]);
+    api.wait_answers(&first, PATIENCE);
+    let cpu_before = cpu_ticks(bootstrap.pid());
+    api.vanish(Duration::from_secs(3));
+    let second = api.push_events([&br#"{"message":"second"}"#[..]]);
+    let answers = api.wait_answers(&second, PATIENCE);
+    check_served("echo", &answers[0], "second");
+    let cpu = cpu_ticks(bootstrap.pid()) - cpu_before;
+    assert!(
+        cpu < 30,
+        "{cpu} CPU ticks (10 ms each) spent waiting: spinning"
+    );
+    assert!(bootstrap.is_running());
+    let (found, stderr) = bootstrap.wait_stderr("retrying in", PATIENCE);
+    assert!(found, "the outage is logged: {stderr}");
+    assert_each_answered_once(&api);
+}
+
+/// User plus system CPU time of a process, in clock ticks (1/100 s), from /proc.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
