@@ -6,6 +6,7 @@
 
 mod process;
 mod server;
+pub mod soak;
 
 pub use process::{Bootstrap, bootstrap_path, test_binary_path};
 pub use server::{Endpoint, FakeApi, Fault, Invocation, Post};

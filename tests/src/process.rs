@@ -20,6 +20,8 @@ pub fn bootstrap_path() -> PathBuf {
             .manifest_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
             .package("bootstrap")
             .bin("bootstrap")
+            // A release build of the tests (the soak) runs a release bootstrap.
+            .current_release()
             .run()
             .expect("building the bootstrap")
             .path()
@@ -33,6 +35,7 @@ pub fn test_binary_path(name: &str) -> PathBuf {
     escargot::CargoBuild::new()
         .manifest_path(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
         .bin(name)
+        .current_release()
         .run()
         .unwrap_or_else(|e| panic!("building {name}: {e}"))
         .path()

@@ -175,8 +175,9 @@ struct State {
     queue: VecDeque<Invocation>,
     faults: Vec<(Endpoint, Fault)>,
     posts: Vec<Post>,
+    /// Posts dropped by `check_and_forget_posts`.
+    forgotten: usize,
     next_requests: usize,
-    next_times: Vec<Instant>,
     connections: usize,
     handed_out: HashSet<String>,
     answered: HashSet<String>,
@@ -254,6 +255,48 @@ impl FakeApi {
         self.shared.lock().faults.push((endpoint, fault));
     }
 
+    /// How many POSTs were received (including ones already forgotten).
+    pub fn posts_len(&self) -> usize {
+        let state = self.shared.lock();
+        state.forgotten + state.posts.len()
+    }
+
+    /// Waits until `n` POSTs in all were received; false when `limit` passed first.
+    pub fn wait_posts_total(&self, n: usize, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let mut state = self.shared.lock();
+        while state.forgotten + state.posts.len() < n {
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            state = self
+                .shared
+                .changed
+                .wait_timeout(state, deadline - now)
+                .unwrap()
+                .0;
+        }
+        true
+    }
+
+    /// Hands each recorded post's (ordinal, body) to `check`, then drops the posts to keep
+    /// memory flat in long runs. Ordinals count from the first post ever received.
+    pub fn check_and_forget_posts(&self, mut check: impl FnMut(usize, &[u8])) {
+        let mut state = self.shared.lock();
+        let base = state.forgotten;
+        for (i, post) in state.posts.iter().enumerate() {
+            check(base + i, &post.body);
+        }
+        state.forgotten += state.posts.len();
+        state.posts.clear();
+    }
+
+    /// How many distinct request ids got an accepted answer.
+    pub fn answered_total(&self) -> usize {
+        self.shared.lock().answered.len()
+    }
+
     /// Faults injected but not yet triggered.
     pub fn pending_faults(&self) -> usize {
         self.shared.lock().faults.len()
@@ -267,11 +310,6 @@ impl FakeApi {
     /// How many `GET /next` requests arrived.
     pub fn next_requests(&self) -> usize {
         self.shared.lock().next_requests
-    }
-
-    /// When each `GET /next` arrived.
-    pub fn next_times(&self) -> Vec<Instant> {
-        self.shared.lock().next_times.clone()
     }
 
     /// How many TCP connections were accepted.
@@ -440,7 +478,6 @@ fn serve_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
         };
         if endpoint == Endpoint::Next {
             shared.lock().next_requests += 1;
-            shared.lock().next_times.push(Instant::now());
             shared.changed.notify_all();
         }
         match fault {
