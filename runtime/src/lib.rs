@@ -43,3 +43,8 @@ pub use handler::{Handler, Json, json};
 pub use router::Router;
 pub use runtime::{run, run_with_init};
 pub use shutdown::on_shutdown;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
