@@ -5,6 +5,10 @@ use std::io::{self, Read};
 use std::time::Duration;
 
 use ureq::http::{HeaderMap, Response};
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, NextTimeout, TcpConnector, Transport,
+};
 use ureq::{Agent, Body};
 
 use crate::Error;
@@ -43,7 +47,7 @@ pub(crate) struct RuntimeApi {
 impl RuntimeApi {
     /// `base` is the output of [`crate::config::base_url`].
     pub(crate) fn new(base: String) -> Self {
-        let agent = Agent::config_builder()
+        let config = Agent::config_builder()
             // Statuses are protocol answers here, not errors.
             .http_status_as_error(false)
             // The Runtime API is local: never go through a proxy from the environment.
@@ -54,8 +58,9 @@ impl RuntimeApi {
             .max_idle_connections_per_host(1)
             .max_idle_age(Duration::from_secs(365 * 24 * 3600))
             .user_agent(concat!("lambda-rt/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .new_agent();
+            .build();
+        let connector = TcpConnector::default().chain(TrustPooled);
+        let agent = Agent::with_parts(config, connector, DefaultResolver::default());
         RuntimeApi {
             agent,
             base,
@@ -139,6 +144,49 @@ impl RuntimeApi {
             .content_type("application/json")
             .send(&body[..]);
         posted(ENDPOINT, answer)
+    }
+}
+
+/// Wraps each TCP connection so the pool reuses it without probing it first.
+///
+/// By default the pool checks a connection is still open before and after each use (set
+/// non-blocking, peek a byte, set blocking: six system calls per request, more than the
+/// request itself). The Runtime API keeps its connection open; when it does close one, the
+/// next request on it fails and is retried at once on a new connection (`with_retries` in the
+/// loop), which costs less than probing every time.
+#[derive(Debug)]
+struct TrustPooled;
+
+impl<T: Transport> Connector<T> for TrustPooled {
+    type Out = TrustedTransport<T>;
+
+    fn connect(
+        &self,
+        _details: &ConnectionDetails,
+        chained: Option<T>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        Ok(chained.map(TrustedTransport))
+    }
+}
+
+#[derive(Debug)]
+struct TrustedTransport<T>(T);
+
+impl<T: Transport> Transport for TrustedTransport<T> {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        self.0.buffers()
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        self.0.transmit_output(amount, timeout)
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        self.0.await_input(timeout)
+    }
+
+    fn is_open(&mut self) -> bool {
+        true
     }
 }
 
