@@ -54,9 +54,26 @@ pub struct Bootstrap {
 impl Bootstrap {
     /// Starts the bootstrap with only `env` (plus `PATH`) in its environment.
     /// `$BOOTSTRAP_RUNNER` (e.g. `qemu-aarch64-static`) runs it under an emulator.
+    ///
+    /// With `$BOOTSTRAP_FUNCTIONS` set to a directory of per-function builds
+    /// (`<dir>/<name>/bootstrap`, each holding one handler), the binary is the one for the
+    /// `_HANDLER` in `env`; an empty or unknown name runs `echo`'s.
     pub fn spawn<K: AsRef<OsStr>, V: AsRef<OsStr>>(env: &[(K, V)]) -> Bootstrap {
         let runner = std::env::var_os("BOOTSTRAP_RUNNER").filter(|r| !r.is_empty());
-        Bootstrap::spawn_binary(&bootstrap_path(), runner.as_deref(), env)
+        let binary = match std::env::var_os("BOOTSTRAP_FUNCTIONS") {
+            Some(dir) => {
+                let handler = env
+                    .iter()
+                    .find(|(k, _)| k.as_ref() == "_HANDLER")
+                    .map(|(_, v)| v.as_ref());
+                let own = handler
+                    .map(|h| Path::new(&dir).join(h).join("bootstrap"))
+                    .filter(|p| p.is_file());
+                own.unwrap_or_else(|| Path::new(&dir).join("echo").join("bootstrap"))
+            }
+            None => bootstrap_path(),
+        };
+        Bootstrap::spawn_binary(&binary, runner.as_deref(), env)
     }
 
     /// Like [`Bootstrap::spawn`], for another binary written with the runtime, optionally run
