@@ -119,31 +119,18 @@ impl RuntimeApi {
         scratch: &mut Vec<u8>,
     ) -> Result<Posted, ApiError> {
         const ENDPOINT: &str = "POST /runtime/invocation/{id}/error";
-        scratch.clear();
-        error.write_json(scratch);
         let url = invocation_url(&mut self.url, &self.base, request_id, PATH_ERROR_SUFFIX);
-        let answer = self
-            .agent
-            .post(url)
-            .header(HEADER_ERROR_TYPE, error.header_safe_type().as_ref())
-            .content_type("application/json")
-            .send(&scratch[..]);
-        posted(ENDPOINT, answer)
+        posted(ENDPOINT, send_error(&self.agent, url, error, scratch))
     }
 
     /// `POST /runtime/init/error`: the function could not start.
     pub(crate) fn report_init_error(&mut self, error: &Error) -> Result<Posted, ApiError> {
         const ENDPOINT: &str = "POST /runtime/init/error";
-        let mut body = Vec::new();
-        error.write_json(&mut body);
         let url = endpoint_url(&mut self.url, &self.base, PATH_INIT_ERROR);
-        let answer = self
-            .agent
-            .post(url)
-            .header(HEADER_ERROR_TYPE, error.header_safe_type().as_ref())
-            .content_type("application/json")
-            .send(&body[..]);
-        posted(ENDPOINT, answer)
+        posted(
+            ENDPOINT,
+            send_error(&self.agent, url, error, &mut Vec::new()),
+        )
     }
 }
 
@@ -216,6 +203,22 @@ fn invocation_url<'a>(url: &'a mut String, base: &str, request_id: &str, suffix:
     }
     url.push_str(suffix);
     url
+}
+
+/// POSTs `error` as the error JSON (serialized into `scratch`), its type also as a header.
+fn send_error(
+    agent: &Agent,
+    url: &str,
+    error: &Error,
+    scratch: &mut Vec<u8>,
+) -> Result<Response<Body>, ureq::Error> {
+    scratch.clear();
+    error.write_json(scratch);
+    agent
+        .post(url)
+        .header(HEADER_ERROR_TYPE, error.header_safe_type().as_ref())
+        .content_type("application/json")
+        .send(&scratch[..])
 }
 
 fn posted(

@@ -470,7 +470,6 @@ fn serve_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
             write_answer(
                 &mut writer,
                 404,
-                &[],
                 b"{\"errorMessage\":\"no such endpoint\"}",
                 None,
             )?;
@@ -487,7 +486,7 @@ fn serve_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
                 }
                 let body =
                     format!("{{\"errorMessage\":\"fake status {status}\",\"errorType\":\"Fake\"}}");
-                write_answer(&mut writer, status, &[], body.as_bytes(), None)?;
+                write_answer(&mut writer, status, body.as_bytes(), None)?;
                 continue;
             }
             Some(Fault::Raw(bytes)) => {
@@ -526,7 +525,7 @@ fn serve_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
                 .map(|(n, v)| (n.as_str(), v.as_str()))
                 .collect();
             let declared = invocation.body.len();
-            if write_next(&mut writer, &headers, body, declared, trickle).is_err() {
+            if write_http(&mut writer, 200, &headers, body, declared, trickle).is_err() {
                 // The runtime's connection died before it got the event: it was not handed out.
                 shared.lock().queue.push_front(invocation);
                 return Ok(());
@@ -551,7 +550,7 @@ fn serve_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
             } else {
                 b"{\"errorMessage\":\"already answered\",\"errorType\":\"InvalidStateTransition\"}"
             };
-            write_answer(&mut writer, status, &[], answer, trickle)?;
+            write_answer(&mut writer, status, answer, trickle)?;
         }
         match fault {
             Some(Fault::ResetAfterAnswer) => return reset(writer),
@@ -725,15 +724,19 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-fn write_next(
+/// Writes a status line, headers and `body`; `declared_length` is the Content-Length sent
+/// (differing from the body's on purpose when an answer is to be cut off).
+fn write_http(
     writer: &mut TcpStream,
+    status: u16,
     headers: &[(&str, &str)],
     body: &[u8],
     declared_length: usize,
     trickle: Option<Duration>,
 ) -> io::Result<()> {
     let mut out = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {declared_length}\r\n"
+        "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {declared_length}\r\n",
+        reason(status)
     );
     for (name, value) in headers {
         out.push_str(&format!("{name}: {value}\r\n"));
@@ -744,25 +747,14 @@ fn write_next(
     send(writer, &bytes, trickle)
 }
 
+/// A complete answer with no extra headers.
 fn write_answer(
     writer: &mut TcpStream,
     status: u16,
-    headers: &[(&str, &str)],
     body: &[u8],
     trickle: Option<Duration>,
 ) -> io::Result<()> {
-    let mut out = format!(
-        "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-        reason(status),
-        body.len()
-    );
-    for (name, value) in headers {
-        out.push_str(&format!("{name}: {value}\r\n"));
-    }
-    out.push_str("\r\n");
-    let mut bytes = out.into_bytes();
-    bytes.extend_from_slice(body);
-    send(writer, &bytes, trickle)
+    write_http(writer, status, &[], body, body.len(), trickle)
 }
 
 fn send(writer: &mut TcpStream, bytes: &[u8], trickle: Option<Duration>) -> io::Result<()> {
