@@ -28,10 +28,29 @@ pub(crate) fn base_url(value: &str) -> Result<String, AddressError> {
         return Err(invalid());
     }
     let url = format!("http://{authority}{prefix}{API_VERSION}");
-    // The HTTP layer parses every URL it is given; refuse here what it would refuse later.
+    // The HTTP layer parses every URL it is given; refuse here what it would refuse later, and
+    // what it would quietly misread.
     match url.parse::<ureq::http::Uri>() {
-        Ok(uri) if uri.host().is_some_and(|h| !h.is_empty()) => Ok(url),
+        Ok(uri) if uri.host().is_some_and(|h| !h.is_empty()) && has_usable_port(&uri) => Ok(url),
         _ => Err(invalid()),
+    }
+}
+
+/// The authority is the host alone, or the host and a port that is a number the connection can
+/// use. The HTTP layer connects to port 80 when it cannot read the port (`host:`, `host:99999`,
+/// `host:9oo1`, `[::1]x`), which would hang the runtime on the wrong server instead of failing.
+fn has_usable_port(uri: &ureq::http::Uri) -> bool {
+    let (Some(authority), Some(host)) = (uri.authority(), uri.host()) else {
+        return false;
+    };
+    match authority.as_str().strip_prefix(host) {
+        Some("") => true,
+        Some(rest) => rest.strip_prefix(':').is_some_and(|port| {
+            !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && port.parse::<u16>().is_ok()
+        }),
+        None => false,
     }
 }
 
@@ -80,6 +99,33 @@ mod tests {
             "http://host:1/p/2018-06-01"
         );
         assert_eq!(base_url("http://host").unwrap(), "http://host/2018-06-01");
+    }
+
+    #[test]
+    fn ports_that_are_not_a_usable_number_are_refused() {
+        // Found by the runtime_api_address fuzz target: the HTTP layer reads these as "no port"
+        // and connects to port 80 instead of the one written.
+        for bad in [
+            "http://runlocalhost:90nternal",
+            "127.0.0.1:",
+            "127.0.0.1:99999",
+            "127.0.0.1:9001:9002",
+            "http://[::1]x/p",
+            "http://[::1]:/p",
+        ] {
+            assert!(
+                matches!(base_url(bad), Err(AddressError::Invalid(_))),
+                "{bad:?} accepted"
+            );
+        }
+        assert_eq!(
+            base_url("127.0.0.1:65535").unwrap(),
+            "http://127.0.0.1:65535/2018-06-01"
+        );
+        assert_eq!(
+            base_url("http://[fe80::1%25eth0]:9001").unwrap(),
+            "http://[fe80::1%25eth0]:9001/2018-06-01"
+        );
     }
 
     #[test]

@@ -95,7 +95,11 @@ impl Context {
         };
 
         self.request_id.clear();
-        let id = text(HEADER_REQUEST_ID).map(str::trim).unwrap_or("");
+        // Only HTTP whitespace is trimmed: the id is echoed in the answer's URL, and must name
+        // the invocation Lambda sent even when it ends in other Unicode whitespace.
+        let id = text(HEADER_REQUEST_ID)
+            .map(|v| v.trim_matches(HTTP_WHITESPACE))
+            .unwrap_or("");
         if id.is_empty() {
             return Err(HeaderError::MissingRequestId);
         }
@@ -114,6 +118,9 @@ impl Context {
         Ok(())
     }
 }
+
+/// Optional whitespace around a header value (RFC 9110, section 5.6.3).
+const HTTP_WHITESPACE: [char; 2] = [' ', '\t'];
 
 /// Replaces `slot` with `value`, reusing the existing buffer; empty counts as absent.
 fn set_optional(slot: &mut Option<String>, value: Option<&str>) {
@@ -242,6 +249,28 @@ mod tests {
             ctx.update_from_headers(&blank),
             Err(HeaderError::MissingRequestId)
         );
+    }
+
+    #[test]
+    fn request_id_loses_only_http_whitespace() {
+        // Found by the context_headers fuzz target: a value of "\u{a0}" (no-break space) was
+        // trimmed to nothing and the invocation refused as unanswerable, and "id\u{a0}" was
+        // answered as "id", which is another invocation.
+        let mut ctx = Context::default();
+        let id_with = |value: &[u8]| {
+            let mut map = HeaderMap::new();
+            map.insert(HEADER_REQUEST_ID, HeaderValue::from_bytes(value).unwrap());
+            map
+        };
+        ctx.update_from_headers(&id_with(b" \t8476a536\t "))
+            .unwrap();
+        assert_eq!(ctx.request_id, "8476a536");
+        ctx.update_from_headers(&id_with("\u{a0}".as_bytes()))
+            .unwrap();
+        assert_eq!(ctx.request_id, "\u{a0}");
+        ctx.update_from_headers(&id_with("req\u{a0}\u{3000} ".as_bytes()))
+            .unwrap();
+        assert_eq!(ctx.request_id, "req\u{a0}\u{3000}");
     }
 
     #[test]

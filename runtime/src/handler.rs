@@ -121,3 +121,28 @@ where
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_adapter_reads_floats_exactly_as_written() {
+        // Found by the json_adapter fuzz target: the shortest form of a float, as any JSON
+        // writer produces it, was read back one step off, so the handler saw another number.
+        let mut seen = Vec::new();
+        let mut handler = json(|numbers: Vec<f64>, _ctx: &Context| {
+            seen = numbers.clone();
+            Ok::<_, Error>(numbers)
+        });
+        let event = b"[6.666666666666666e117, 0.1, 1.7976931348623157e308, 5e-324]";
+        let mut out = Vec::new();
+        handler.call(event, &Context::default(), &mut out).unwrap();
+        let expected = [6.666666666666666e117, 0.1, f64::MAX, 5e-324];
+        assert_eq!(seen, expected);
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            "[6.666666666666666e+117,0.1,1.7976931348623157e+308,5e-324]"
+        );
+    }
+}

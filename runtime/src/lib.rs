@@ -31,6 +31,9 @@ mod client;
 mod config;
 mod context;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod handler;
 mod protocol;
 mod router;
