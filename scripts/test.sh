@@ -11,3 +11,6 @@ cargo test --workspace --locked
 
 step "soak: 100 000 invocations in one process, RSS and descriptors flat (release, 10 min budget)"
 timeout 600 cargo test --release --locked -p lambda-rt-tests --test soak -- --ignored
+
+step "fuzz smoke: every cargo-fuzz target for a few seconds from its committed corpus (nightly)"
+FUZZ_SECONDS="${FUZZ_SECONDS:-10}" scripts/fuzz-smoke.sh

@@ -113,6 +113,9 @@ impl Context {
             .push_str(text(HEADER_FUNCTION_ARN).unwrap_or(""));
         set_optional(&mut self.xray_trace_id, text(HEADER_TRACE_ID));
         set_optional(&mut self.tenant_id, text(HEADER_TENANT_ID));
+        // Both are cleared first, so a failure in one leaves nothing from the previous invocation.
+        self.client_context = None;
+        self.identity = None;
         self.client_context = parse_json(headers, HEADER_CLIENT_CONTEXT)?;
         self.identity = parse_json(headers, HEADER_COGNITO_IDENTITY)?;
         Ok(())
@@ -292,6 +295,23 @@ mod tests {
             "{err:?}"
         );
         assert_eq!(ctx.request_id, "r");
+    }
+
+    #[test]
+    fn a_bad_header_leaves_nothing_from_the_previous_invocation() {
+        let mut ctx = Context::default();
+        let first = headers(&[
+            ("lambda-runtime-aws-request-id", "a"),
+            ("lambda-runtime-cognito-identity", r#"{"id":"old"}"#),
+        ]);
+        ctx.update_from_headers(&first).unwrap();
+        let second = headers(&[
+            ("lambda-runtime-aws-request-id", "b"),
+            ("lambda-runtime-client-context", "{broken"),
+        ]);
+        assert!(ctx.update_from_headers(&second).is_err());
+        assert_eq!(ctx.request_id, "b");
+        assert_eq!(ctx.identity, None, "the previous identity must not survive");
     }
 
     #[test]
