@@ -113,8 +113,7 @@ impl Context {
             .push_str(text(HEADER_FUNCTION_ARN).unwrap_or(""));
         set_optional(&mut self.xray_trace_id, text(HEADER_TRACE_ID));
         set_optional(&mut self.tenant_id, text(HEADER_TENANT_ID));
-        // Both are cleared first, so a failure in one leaves nothing from the previous invocation.
-        self.client_context = None;
+        // Cleared first, so a bad client context leaves no identity from the previous invocation.
         self.identity = None;
         self.client_context = parse_json(headers, HEADER_CLIENT_CONTEXT)?;
         self.identity = parse_json(headers, HEADER_COGNITO_IDENTITY)?;
