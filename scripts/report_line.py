@@ -5,10 +5,13 @@
 
 `Init Duration` is there only on a cold start. Used by coldstart-aws.sh:
 
-    python3 scripts/report_line.py < log-tail.txt      # prints JSON
+    python3 scripts/report_line.py < log-tail.txt           # one JSON object
+    python3 scripts/report_line.py --summary LABEL < samples.jsonl
+        # p50 and p99 of init, duration and memory over those JSON objects
 """
 
 import json
+import math
 import re
 import sys
 from dataclasses import asdict, dataclass
@@ -85,7 +88,43 @@ def find_report(log_text: str) -> Report:
     raise ReportLineError("no REPORT line in the log text")
 
 
+def percentile(values, p: float) -> float:
+    """Nearest-rank percentile: the smallest value with at least p% at or below it."""
+    if not values:
+        raise ValueError("percentile of no values")
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def summarize(label: str, reports) -> str:
+    """One line per measure, p50 and p99, over the given reports."""
+    reports = list(reports)
+    lines = [f"{label}: {len(reports)} invocations, {sum(r.cold for r in reports)} cold"]
+    measures = [
+        ("Init Duration", "ms", [r.init_duration_ms for r in reports if r.cold]),
+        ("Duration", "ms", [r.duration_ms for r in reports]),
+        ("Max Memory Used", "MB", [r.max_memory_used_mb for r in reports]),
+    ]
+    for name, unit, values in measures:
+        if values:
+            lines.append(f"  {name:<16} p50 {percentile(values, 50):>8.2f} {unit}   p99 {percentile(values, 99):>8.2f} {unit}")
+        else:
+            lines.append(f"  {name:<16} no samples")
+    return "\n".join(lines)
+
+
 def main() -> int:
+    if len(sys.argv) == 3 and sys.argv[1] == "--summary":
+        reports = [Report(**json.loads(line)) for line in sys.stdin if line.strip()]
+        if not reports:
+            print("report_line.py: error: no samples to summarize", file=sys.stderr)
+            return 1
+        print(summarize(sys.argv[2], reports))
+        return 0
+    if len(sys.argv) != 1:
+        print("usage: report_line.py [--summary LABEL] < input", file=sys.stderr)
+        return 2
     try:
         report = find_report(sys.stdin.read())
     except ReportLineError as e:

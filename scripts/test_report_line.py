@@ -10,7 +10,7 @@ import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report_line import ReportLineError, find_report, parse_report_line  # noqa: E402
+from report_line import ReportLineError, find_report, parse_report_line, percentile, summarize  # noqa: E402
 
 COLD = (
     "REPORT RequestId: fe5a4a4a-d4a4-4d89-996b-64a9c91d6718\tDuration: 2.58 ms\t"
@@ -84,12 +84,33 @@ class ParseReportLine(unittest.TestCase):
             find_report("START RequestId: x\nEND RequestId: x\n")
 
 
+class Percentiles(unittest.TestCase):
+    def test_nearest_rank(self):
+        values = list(range(1, 101))
+        self.assertEqual(percentile(values, 50), 50)
+        self.assertEqual(percentile(values, 99), 99)
+        self.assertEqual(percentile([7.0], 99), 7.0)
+        self.assertEqual(percentile([3, 1, 2], 50), 2)
+
+    def test_summary_counts_cold_starts_and_skips_warm_init(self):
+        text = summarize("arm64", [parse_report_line(COLD), parse_report_line(WARM)])
+        self.assertIn("arm64: 2 invocations, 1 cold", text)
+        self.assertRegex(text, r"Init Duration +p50 +8.45 ms +p99 +8.45 ms")
+        self.assertRegex(text, r"Max Memory Used +p50 +14.00 MB +p99 +15.00 MB")
+
+
 class CommandLine(unittest.TestCase):
     script = str(Path(__file__).resolve().parent / "report_line.py")
 
     def test_prints_json_for_a_log_tail(self):
         out = subprocess.run([sys.executable, self.script], input=TAIL, capture_output=True, text=True, check=True)
         self.assertEqual(json.loads(out.stdout)["init_duration_ms"], 8.45)
+
+    def test_summary_reads_json_lines(self):
+        first = subprocess.run([sys.executable, self.script], input=TAIL, capture_output=True, text=True, check=True)
+        out = subprocess.run([sys.executable, self.script, "--summary", "x86_64"], input=first.stdout * 3,
+                             capture_output=True, text=True, check=True)
+        self.assertIn("x86_64: 3 invocations, 3 cold", out.stdout)
 
     def test_exits_non_zero_with_a_message_on_a_malformed_tail(self):
         out = subprocess.run([sys.executable, self.script], input="garbage\n", capture_output=True, text=True)
