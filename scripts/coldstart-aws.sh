@@ -66,6 +66,7 @@ done
 if [[ -z "$payload" ]]; then
     if [[ "$function" == fibonacci ]]; then payload='{"n":35}'; else payload='{}'; fi
 fi
+command -v python3 >/dev/null 2>&1 || die "python3 is needed (to read the REPORT lines); install it and try again"
 python3 -c 'import json, sys; json.loads(sys.argv[1])' "$payload" 2>/dev/null || die "--payload is not valid JSON: $payload"
 for arch in "${arches[@]}"; do
     zip="$ROOT/target/lambda/$arch/$function/bootstrap.zip"
