@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the scripts/test-*.sh scripts: one venv under target/ holds the
 # PyPI tools they need, because CI starts from a clean checkout.
 #   ensure_venv PACKAGE...   creates target/venv if needed, pip-installs what is missing
