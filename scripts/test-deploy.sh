@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Tests scripts/deploy.sh against moto_server (a local AWS emulator) on
+# 127.0.0.1: a first run creates the function, a second updates it, and every
+# bad input stops before any AWS call. Never contacts AWS.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+source scripts/lib-venv.sh
+ensure_venv 'moto[server]' awscli
+
+passed=0
+failed=0
+ok() { echo "ok   - $1"; passed=$((passed + 1)); }
+not_ok() { echo "FAIL - $1"; failed=$((failed + 1)); }
+check() { # check DESCRIPTION COMMAND... : passes when the command succeeds
+    local what="$1"; shift
+    if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/test-deploy.XXXXXX")"
+moto_pid=""
+cleanup() {
+    if [[ -n "$moto_pid" ]]; then kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# deploy.sh runs from a scratch copy of the repository layout, so what
+# scripts/build.sh may or may not have written under target/lambda does not
+# change which cases have a zip: only arm64/echo has one.
+repo="$work/repo"
+mkdir -p "$repo/scripts" "$repo/target/lambda/arm64/echo"
+cp scripts/deploy.sh "$repo/scripts/"
+zip="$repo/target/lambda/arm64/echo/bootstrap.zip"
+if [[ -f target/lambda/arm64/echo/bootstrap.zip ]]; then
+    cp target/lambda/arm64/echo/bootstrap.zip "$zip"
+    echo "using the real build output target/lambda/arm64/echo/bootstrap.zip"
+else
+    # The test is about deploying, not the binary: a stand-in zip with a
+    # small executable named bootstrap will do.
+    "$VENV/bin/python" - "$zip" <<'PY'
+import sys, zipfile
+info = zipfile.ZipInfo("bootstrap")
+info.external_attr = 0o100755 << 16
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr(info, "#!/bin/sh\necho stand-in bootstrap for deploy tests\n")
+PY
+    echo "no build output: using a stand-in zip with an executable bootstrap"
+fi
+zip_size="$(stat -c %s "$zip")"
+
+# Each test starts its own emulator on a free loopback port.
+port="$(free_port)"
+export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing
+export AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
+export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER=""
+"$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+moto_pid=$!
+for _ in $(seq 1 100); do
+    if curl -fsS -o /dev/null "$AWS_ENDPOINT_URL/moto-api/" 2>/dev/null; then break; fi
+    sleep 0.2
+done
+
+# A recording `aws` in front of the real one: the bad-input cases assert
+# that deploy.sh never reached it.
+mkdir -p "$work/bin"
+calls="$work/aws-calls.log"
+cat >"$work/bin/aws" <<EOF
+#!/usr/bin/env bash
+echo "aws \$*" >>"$calls"
+exec "$VENV/bin/aws" "\$@"
+EOF
+chmod +x "$work/bin/aws"
+export PATH="$work/bin:$VENV/bin:$PATH"
+
+aws iam create-role --role-name lambda-role \
+    --assume-role-policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}' \
+    >/dev/null
+role="arn:aws:iam::123456789012:role/lambda-role"
+
+function_exists() { aws lambda get-function --function-name "$1" >/dev/null 2>&1; }
+
+# --- bad input: non-zero exit, a clear message, and no AWS call ---------------
+# expect_refused DESCRIPTION EXPECTED-MESSAGE-REGEX NAME-THAT-MUST-NOT-EXIST -- deploy args...
+expect_refused() {
+    local what="$1" message="$2" name="$3"; shift 4
+    : >"$calls"
+    local rc=0
+    "$repo/scripts/deploy.sh" "$@" >"$work/out" 2>&1 || rc=$?
+    local out; out="$(cat "$work/out")"
+    if [[ $rc == 0 ]]; then not_ok "$what: exits non-zero (got 0; output: $out)"; return; fi
+    if grep -Eq -- "$message" <<<"$out"; then ok "$what: says /$message/"; else not_ok "$what: says /$message/ (got: $out)"; fi
+    if [[ -s "$calls" ]]; then not_ok "$what: makes no AWS call (made: $(cat "$calls"))"; else ok "$what: makes no AWS call"; fi
+    if [[ -n "$name" ]] && function_exists "$name"; then not_ok "$what: function $name must not exist"; fi
+}
+
+expect_refused "unknown function" "unknown function 'nope'.*echo fibonacci error panic context hello" nope -- \
+    nope --role "$role"
+expect_refused "missing zip" "scripts/build.sh" fibonacci -- \
+    fibonacci --role "$role"
+expect_refused "arch whose zip is missing" "x86_64.*missing.*scripts/build.sh" echo -- \
+    echo --arch x86_64 --role "$role"
+expect_refused "unknown architecture" "unknown architecture 'sparc'" echo -- \
+    echo --arch sparc --role "$role"
+expect_refused "unknown option" "unknown option: --colour" echo -- \
+    echo --colour blue --role "$role"
+expect_refused "option without a value" "--role needs a value" echo -- \
+    echo --role
+expect_refused "no function given" "no FUNCTION given" "" -- \
+    --role "$role"
+expect_refused "non-numeric memory" "--memory must be a whole number" echo -- \
+    echo --memory lots --role "$role"
+
+# No AWS CLI at all: a PATH with the basic tools but without aws.
+mkdir -p "$work/noaws"
+for tool in bash dirname grep cat env; do ln -sf "$(command -v "$tool")" "$work/noaws/$tool"; done
+rc=0
+env PATH="$work/noaws" bash "$repo/scripts/deploy.sh" echo --role "$role" >"$work/out" 2>&1 || rc=$?
+if [[ $rc != 0 ]] && grep -q "AWS CLI" "$work/out"; then ok "missing AWS CLI: refused with a message"
+else not_ok "missing AWS CLI: refused with a message (rc=$rc, output: $(cat "$work/out"))"; fi
+check "missing AWS CLI: function echo not created" bash -c '! aws lambda get-function --function-name echo >/dev/null 2>&1'
+
+# Needs a role to create: this one does reach AWS (to learn that the function
+# is missing) but must not create anything.
+rc=0
+"$repo/scripts/deploy.sh" echo >"$work/out" 2>&1 || rc=$?
+if [[ $rc != 0 ]] && grep -q -- "--role ARN .* is required" "$work/out"; then ok "no --role on create: refused with a message"
+else not_ok "no --role on create: refused with a message (rc=$rc, output: $(cat "$work/out"))"; fi
+check "no --role on create: makes no create-function call" bash -c "! grep -q create-function '$calls'"
+check "no --role on create: function echo not created" bash -c '! aws lambda get-function --function-name echo >/dev/null 2>&1'
+
+# --- create, then update -------------------------------------------------------
+: >"$calls"
+rc=0
+"$repo/scripts/deploy.sh" echo --role "$role" --memory 256 >"$work/out" 2>&1 || rc=$?
+if [[ $rc == 0 ]]; then ok "first run exits 0"; else not_ok "first run exits 0 (rc=$rc: $(cat "$work/out"))"; fi
+check "first run creates the function" grep -q "lambda create-function" "$calls"
+
+: >"$calls"
+rc=0
+"$repo/scripts/deploy.sh" echo --memory 512 >"$work/out" 2>&1 || rc=$?
+if [[ $rc == 0 ]]; then ok "second run exits 0 (no --role needed to update)"; else not_ok "second run exits 0 (rc=$rc: $(cat "$work/out"))"; fi
+check "second run updates the code" grep -q "lambda update-function-code" "$calls"
+check "second run updates the configuration" grep -q "lambda update-function-configuration" "$calls"
+check "second run creates nothing" bash -c "! grep -q create-function '$calls'"
+
+config="$(aws lambda get-function-configuration --function-name echo --output json)"
+field() { "$VENV/bin/python" -c 'import json, sys; c = json.load(sys.stdin); print(json.dumps(c.get(sys.argv[1])))' "$1" <<<"$config"; }
+check "Runtime is provided.al2023" test "$(field Runtime)" == '"provided.al2023"'
+check "Handler is the function name" test "$(field Handler)" == '"echo"'
+check "Architectures is [arm64]" test "$(field Architectures)" == '["arm64"]'
+check "CodeSize is the zip's size ($zip_size bytes)" test "$(field CodeSize)" == "$zip_size"
+check "MemorySize follows the second run" test "$(field MemorySize)" == "512"
+
+# --name deploys the same package under another name.
+rc=0
+"$repo/scripts/deploy.sh" echo --name echo-staging --role "$role" >"$work/out" 2>&1 || rc=$?
+check "--name creates a function of that name" function_exists echo-staging
+check "--name keeps the handler = function" test "$(aws lambda get-function-configuration --function-name echo-staging --query Handler --output text)" == "echo"
+
+echo
+echo "$passed passed, $failed failed"
+[[ $failed == 0 ]]
