@@ -14,3 +14,15 @@ timeout 600 cargo test --release --locked -p lambda-rt-tests --test soak -- --ig
 
 step "fuzz smoke: every cargo-fuzz target for a few seconds from its committed corpus (nightly)"
 FUZZ_SECONDS="${FUZZ_SECONDS:-10}" scripts/fuzz-smoke.sh
+
+step "deploy.sh against moto on loopback: create, then update; bad input stops before any AWS call"
+scripts/test-deploy.sh
+
+step "SAM template.yaml validated by cfn-lint"
+scripts/test-template.sh
+
+step "coldstart-aws.sh: REPORT-line parsing and argument errors (no AWS)"
+scripts/test-coldstart.sh
+
+step "cargo lambda watch + invoke on echo and fibonacci, cargo lambda build"
+scripts/test-cargo-lambda.sh
