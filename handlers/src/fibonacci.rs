@@ -44,7 +44,7 @@ impl Handler for Fibonacci {
 pub fn fibonacci(n: u64) -> Option<u64> {
     let (mut a, mut b) = (0u64, 1u64);
     for _ in 0..n {
-        (a, b) = (b, a.checked_add(b).unwrap_or(u64::MAX));
+        (a, b) = (b, a.saturating_add(b));
     }
     (n <= MAX_N).then_some(a)
 }
