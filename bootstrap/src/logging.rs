@@ -27,39 +27,73 @@ impl<H: Handler> Handler for WithRequestId<H> {
     }
 }
 
-/// Sets up `env_logger`: the level from `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else INFO.
+/// Installs the logger: the level from `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG` (with
+/// `env_logger`'s per-module syntax), else INFO. Records go to stderr, one line each.
 pub fn init() {
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let mut builder = env_logger::Builder::new();
+    let mut builder = env_filter::Builder::new();
     match std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .ok()
         .and_then(|l| lambda_level(&l))
     {
         Some(level) => builder.filter_level(level),
         None => match std::env::var("RUST_LOG") {
-            Ok(spec) => builder.parse_filters(&spec),
+            Ok(spec) => builder.parse(&spec),
             Err(_) => builder.filter_level(LevelFilter::Info),
         },
     };
-    builder.format(move |buf, record| {
-        REQUEST_ID.with_borrow(|request_id| {
-            if json {
-                let line = JsonLine {
+    let filter = builder.build();
+    log::set_max_level(filter.filter());
+    // Only fails when a logger is already set, and then that one stays.
+    let _ = log::set_boxed_logger(Box::new(LambdaLogger { filter, json }));
+}
+
+/// Writes each record as one line: `[LEVEL] request-id message`, or a JSON object.
+struct LambdaLogger {
+    filter: env_filter::Filter,
+    json: bool,
+}
+
+impl log::Log for LambdaLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        self.filter.enabled(metadata)
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if !self.filter.matches(record) {
+            return;
+        }
+        // The line is built whole, then written with one call, so concurrent lines do not mix.
+        let mut line = Vec::with_capacity(128);
+        let formatted = REQUEST_ID.with_borrow(|request_id| {
+            if self.json {
+                let json_line = JsonLine {
                     timestamp: Rfc3339(SystemTime::now()),
                     level: record.level().as_str(),
                     message: record.args().to_string(),
                     request_id: (!request_id.is_empty()).then_some(request_id.as_str()),
                 };
-                serde_json::to_writer(&mut *buf, &line).map_err(std::io::Error::other)?;
-                writeln!(buf)
+                serde_json::to_writer(&mut line, &json_line).map_err(std::io::Error::other)
             } else if request_id.is_empty() {
-                writeln!(buf, "[{}] {}", record.level(), record.args())
+                write!(line, "[{}] {}", record.level(), record.args())
             } else {
-                writeln!(buf, "[{}] {} {}", record.level(), request_id, record.args())
+                write!(
+                    line,
+                    "[{}] {} {}",
+                    record.level(),
+                    request_id,
+                    record.args()
+                )
             }
-        })
-    });
-    builder.init();
+        });
+        if formatted.is_ok() {
+            line.push(b'\n');
+            // Nowhere to report a failed write to stderr.
+            let _ = std::io::stderr().write_all(&line);
+        }
+    }
+
+    fn flush(&self) {}
 }
 
 /// Lambda's log levels; FATAL has no `log` equivalent and maps to ERROR.
