@@ -101,7 +101,7 @@ for arch in x86_64 arm64; do
 done
 
 # --- Reproducibility --------------------------------------------------------------------------
-hashes() { (cd target/lambda && sha256sum */*/bootstrap */*/bootstrap.zip | sort -k2); }
+hashes() { (cd target/lambda && sha256sum -- */*/bootstrap */*/bootstrap.zip | sort -k2); }
 hashes >"$scratch/hashes1"
 if CARGO_TARGET_DIR="$scratch/fresh-target" "$build" "${function_args[@]}" >"$scratch/build2.log" 2>&1; then
     hashes >"$scratch/hashes2"
@@ -177,9 +177,10 @@ if [[ " ${functions[*]} " == *" echo "* ]]; then
     if ! command -v qemu-aarch64-static >/dev/null; then
         echo "Installing qemu-user-static to run the arm64 binary" >&2
         if [[ $(id -u) -eq 0 ]]; then sudo=(); else sudo=(sudo); fi
-        "${sudo[@]}" apt-get update -qq >&2 &&
-            DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq qemu-user-static >&2 ||
-            true
+        # A failure here is reported below, as qemu missing.
+        if "${sudo[@]}" apt-get update -qq >&2; then
+            DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq qemu-user-static >&2 || true
+        fi
     fi
     if command -v qemu-aarch64-static >/dev/null; then
         qemu=$(command -v qemu-aarch64-static)
