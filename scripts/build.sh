@@ -21,11 +21,11 @@ Builds static Lambda bootstraps and writes target/lambda/<arch>/<function>/boots
   --arch ARCH       x86_64, arm64 or all (default: all)
   --function NAME   a function to build; repeat for several (default: all of
                     ${ALL_FUNCTIONS[*]})
-  --clean           delete earlier outputs and the musl build caches first
+  --clean           first delete the selected arches' outputs and musl build caches
   -h, --help        show this help
 
-Environment: SOURCE_DATE_EPOCH sets the zip timestamps (default: the commit time of
-HEAD); CARGO_TARGET_DIR is honoured for the cargo build cache.
+Environment: SOURCE_DATE_EPOCH sets the zip timestamps (default: 1980-01-01 UTC, so a
+zip changes only when its binary does); CARGO_TARGET_DIR is honoured for the build cache.
 EOF
 }
 
@@ -99,10 +99,9 @@ command -v cargo >/dev/null || die "cargo is not installed: see https://rustup.r
 command -v rustup >/dev/null || die "rustup is not installed: the musl targets come from rustup"
 command -v python3 >/dev/null || die "python3 is needed to check and zip the binaries"
 
-# Zip entries get this timestamp, so the zip depends only on the binary, not on when it was built.
-if [[ -z ${SOURCE_DATE_EPOCH:-} ]]; then
-    SOURCE_DATE_EPOCH=$(git -C "$root" log -1 --format=%ct 2>/dev/null || echo 315532800)
-fi
+# Zip entries get this timestamp, so the zip depends only on the binary, not on when or from
+# which commit it was built. The default is the earliest time a zip can hold, 1980-01-01 UTC.
+SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-315532800}
 [[ $SOURCE_DATE_EPOCH =~ ^[0-9]+$ ]] || die "SOURCE_DATE_EPOCH='$SOURCE_DATE_EPOCH' is not a number of seconds"
 
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
@@ -135,9 +134,10 @@ for arch in "${arches[@]}"; do
 done
 
 if $clean; then
-    echo "Cleaning target/lambda and the musl build caches" >&2
-    rm -rf "$out_root"
-    for arch in "${arches[@]}"; do rm -rf "${target_dir:?}/$(triple_of "$arch")"; done
+    for arch in "${arches[@]}"; do
+        echo "Cleaning target/lambda/$arch and the $(triple_of "$arch") build cache" >&2
+        rm -rf "${out_root:?}/$arch" "${target_dir:?}/$(triple_of "$arch")"
+    done
 fi
 
 # --- Build, check, package ------------------------------------------------------------------
