@@ -2,10 +2,11 @@
 //! connection.
 
 use std::io::{self, Read};
+use std::net::ToSocketAddrs;
 use std::time::Duration;
 
-use ureq::http::{HeaderMap, Response};
-use ureq::unversioned::resolver::DefaultResolver;
+use ureq::http::{HeaderMap, Response, Uri};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, NextTimeout, TcpConnector, Transport,
 };
@@ -59,8 +60,13 @@ impl RuntimeApi {
             .max_idle_age(Duration::from_secs(365 * 24 * 3600))
             .user_agent(concat!("lambda-rt/", env!("CARGO_PKG_VERSION")))
             .build();
+        // Plain TCP, wrapped so pooled connections are not probed (`TrustPooled`), and a
+        // resolver on the calling thread are all the Runtime API needs. ureq's defaults add
+        // proxy and TLS connectors and a resolver that can time out on a helper thread: code
+        // this runtime never runs, and 59 KB of every binary. (These are ureq's `unversioned`
+        // traits: a minor ureq release may change them; Cargo.lock pins it.)
         let connector = TcpConnector::default().chain(TrustPooled);
-        let agent = Agent::with_parts(config, connector, DefaultResolver::default());
+        let agent = Agent::with_parts(config, connector, InlineResolver);
         RuntimeApi {
             agent,
             base,
@@ -177,6 +183,37 @@ impl<T: Transport> Transport for TrustedTransport<T> {
     }
 }
 
+/// Resolves on the calling thread, as ureq's `DefaultResolver` does when no resolve timeout is
+/// set (none is): `host:port` through the system resolver, at most 16 addresses.
+#[derive(Debug)]
+struct InlineResolver;
+
+impl Resolver for InlineResolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        _config: &ureq::config::Config,
+        _timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let host_and_port = match (uri.scheme(), uri.authority()) {
+            (Some(scheme), Some(authority)) => DefaultResolver::host_and_port(scheme, authority),
+            _ => None,
+        }
+        .ok_or_else(|| ureq::Error::BadUri(format!("{uri} has no scheme, host or port")))?;
+        let mut addrs = self.empty();
+        for addr in host_and_port.to_socket_addrs()? {
+            // Full after 16: the rest are not needed.
+            if addrs.try_push(addr).is_err() {
+                break;
+            }
+        }
+        if addrs.is_empty() {
+            return Err(ureq::Error::HostNotFound);
+        }
+        Ok(addrs)
+    }
+}
+
 /// `{base}{path}`, in the reused buffer.
 fn endpoint_url<'a>(url: &'a mut String, base: &str, path: &str) -> &'a str {
     url.clear();
@@ -257,6 +294,27 @@ fn fatal(endpoint: &'static str, status: u16, body: Body) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resolver_gives_the_uri_address_with_the_default_port_when_none_is_written() {
+        let resolve = |uri: &str| {
+            let uri: Uri = uri.parse().unwrap();
+            let addrs = InlineResolver
+                .resolve(
+                    &uri,
+                    &ureq::config::Config::default(),
+                    NextTimeout::default(),
+                )
+                .unwrap();
+            addrs.iter().map(ToString::to_string).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            resolve("http://127.0.0.1:9001/2018-06-01"),
+            ["127.0.0.1:9001"]
+        );
+        assert_eq!(resolve("http://[::1]:9001/x"), ["[::1]:9001"]);
+        assert_eq!(resolve("http://127.0.0.1/x"), ["127.0.0.1:80"]);
+    }
 
     #[test]
     fn request_ids_are_percent_encoded_in_the_path() {
