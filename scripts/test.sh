@@ -8,6 +8,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "unit, doc and end-to-end tests (the real bootstrap against the fake Runtime API)"
 cargo test --workspace --locked
+cargo test --locked -p lambda-rt --features float_roundtrip
 
 step "build: scripts/build.sh, every function as a static zip for x86_64 and arm64"
 scripts/build.sh

@@ -18,6 +18,9 @@ const SIGTERM: c_int = 15;
 type Hook = Box<dyn FnOnce() + Send>;
 
 static HOOK: Mutex<Option<Hook>> = Mutex::new(None);
+/// Set by `on_shutdown` only, so a binary that registers no hook links no thread spawning
+/// (about 25 KB of std).
+static START_HOOK_THREAD: Mutex<Option<fn() -> std::io::Result<()>>> = Mutex::new(None);
 /// The write end of the hook thread's socket pair; -1 when there is no hook.
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 
@@ -38,13 +41,14 @@ unsafe extern "C" {
 /// ```
 pub fn on_shutdown(hook: impl FnOnce() + Send + 'static) {
     *HOOK.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(hook));
+    *START_HOOK_THREAD.lock().unwrap_or_else(|e| e.into_inner()) = Some(start_hook_thread);
 }
 
 /// Installs the signal handlers; called once by `run` before init.
 pub(crate) fn install() {
-    let has_hook = HOOK.lock().map(|h| h.is_some()).unwrap_or(false);
-    if has_hook {
-        if let Err(e) = start_hook_thread() {
+    let start = *START_HOOK_THREAD.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(start) = start {
+        if let Err(e) = start() {
             log::warn!("the shutdown hook cannot run ({e}); SIGTERM will exit without it");
         }
     }
