@@ -16,11 +16,12 @@ const SIGINT: c_int = 2;
 const SIGTERM: c_int = 15;
 
 type Hook = Box<dyn FnOnce() + Send>;
+type StartHookThread = fn() -> std::io::Result<()>;
 
 static HOOK: Mutex<Option<Hook>> = Mutex::new(None);
 /// Set by `on_shutdown` only, so a binary that registers no hook links no thread spawning
 /// (about 25 KB of std).
-static START_HOOK_THREAD: Mutex<Option<fn() -> std::io::Result<()>>> = Mutex::new(None);
+static START_HOOK_THREAD: Mutex<Option<StartHookThread>> = Mutex::new(None);
 /// The write end of the hook thread's socket pair; -1 when there is no hook.
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 
