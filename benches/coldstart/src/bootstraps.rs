@@ -33,7 +33,8 @@ pub const FLOOR: &str = "floor";
 
 /// The workspace root: two levels above this crate.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
 }
 
 /// Builds what was not given by path (static musl, release profile), then sizes all three.

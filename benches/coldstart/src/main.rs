@@ -28,6 +28,8 @@ usage: cargo run --release -p coldstart -- [options]
   --official PATH   use this lambda_runtime bootstrap instead of building it
   --floor PATH      use this floor binary instead of building it
   --no-build        use the binaries at their default paths without running cargo
+  --pin CPU         run the harness and every bootstrap on this one CPU (sched_setaffinity):
+                    round trips then show CPU work rather than cross-CPU wake-up latency
   --verbose         let the bootstraps' stdout and stderr through
 
 Without --ours/--official/--floor/--no-build the harness builds all three itself:
@@ -40,6 +42,7 @@ struct Options {
     warm: u32,
     out: PathBuf,
     sources: Sources,
+    pin: Option<usize>,
     verbose: bool,
 }
 
@@ -55,6 +58,7 @@ fn parse_options() -> Result<Options, String> {
             floor: None,
             no_build: false,
         },
+        pin: None,
         verbose: false,
     };
     let mut out_given = false;
@@ -83,6 +87,13 @@ fn parse_options() -> Result<Options, String> {
             "--official" => options.sources.official = Some(value()?.into()),
             "--floor" => options.sources.floor = Some(value()?.into()),
             "--no-build" => options.sources.no_build = true,
+            "--pin" => {
+                let cpu = value()?;
+                options.pin = Some(
+                    cpu.parse()
+                        .map_err(|_| format!("not a CPU number: {cpu}"))?,
+                );
+            }
             "--verbose" => options.verbose = true,
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown option {other}\n\n{USAGE}")),
@@ -172,6 +183,9 @@ fn main() -> ExitCode {
 /// Runs the benchmark and writes the reports; returns how many invocations failed.
 fn run(options: &Options) -> Result<u32, String> {
     let bootstraps = bootstraps::prepare(&options.sources)?;
+    if let Some(cpu) = options.pin {
+        pin_to_cpu(cpu)?;
+    }
     let cases = cases();
     let server = Server::start().map_err(|e| format!("cannot start the Runtime API: {e}"))?;
 
@@ -217,6 +231,7 @@ fn run(options: &Options) -> Result<u32, String> {
         samples: &samples,
         starts: options.starts,
         warm: options.warm,
+        pin: options.pin,
     };
     let written = report::write_all(&run, &options.out).map_err(|e| e.to_string())?;
     println!("{}", report::markdown_tables(&run));
@@ -279,6 +294,7 @@ fn cold_start(
     let peak_rss_kib = peak_rss_kib(child.id());
     let _ = child.kill();
     let _ = child.wait();
+    server.settle(Duration::from_secs(1));
     let progress = session.take_progress();
     outcome.map_err(|e| match &progress.first_failure {
         Some(failure) => format!("{e}; {failure}"),
@@ -303,6 +319,26 @@ fn cold_start(
         failures: progress.failures,
     };
     Ok((sample, progress.first_failure))
+}
+
+/// Pins the calling thread to one CPU; threads and children it starts from now on inherit the
+/// mask, so call it before the server starts.
+fn pin_to_cpu(cpu: usize) -> Result<(), String> {
+    // SAFETY: cpu_set_t is plain data; CPU_SET bounds-checks nothing, so `cpu` is checked first.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if cpu >= 8 * std::mem::size_of::<libc::cpu_set_t>() {
+            return Err(format!("CPU {cpu} is out of range"));
+        }
+        libc::CPU_SET(cpu, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(format!(
+                "cannot pin to CPU {cpu}: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The process's peak resident set (`VmHWM` in /proc/PID/status), in KiB.

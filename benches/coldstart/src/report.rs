@@ -15,6 +15,8 @@ pub struct Run<'a> {
     pub samples: &'a [Sample],
     pub starts: u32,
     pub warm: u32,
+    /// The CPU everything ran on, if pinned.
+    pub pin: Option<usize>,
 }
 
 /// One bootstrap × case, over all its starts. Times in microseconds.
@@ -94,11 +96,15 @@ fn markdown(run: &Run) -> String {
     let _ = writeln!(
         out,
         "{} UTC; {} cold starts per bootstrap × handler × payload, {} warm invocations each; \
-         {}.\n",
+         {}; {}.\n",
         utc_now(),
         run.starts,
         run.warm,
-        machine()
+        machine(),
+        match run.pin {
+            Some(cpu) => format!("harness and bootstraps pinned to CPU {cpu}"),
+            None => "not pinned: harness and bootstrap on any CPU".to_owned(),
+        }
     );
     out.push_str(&markdown_tables(run));
     let _ = writeln!(
@@ -266,14 +272,18 @@ fn chart(run: &Run, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     full.fill(&WHITE)?;
     let root = full.titled(
         &format!(
-            "Cold start and warm invoke: {} starts × {} warm invocations",
-            run.starts, run.warm
+            "Cold start and warm invoke: {} starts × {} warm invocations{}",
+            run.starts,
+            run.warm,
+            run.pin
+                .map_or(String::new(), |cpu| format!(", pinned to CPU {cpu}"))
         ),
         ("sans-serif", 22),
     )?;
     for (panel, (title, value, log)) in root.split_evenly((1, 3)).iter().zip(metrics) {
         let values = summaries.iter().flatten().map(value);
-        let max = values.clone().fold(f64::MIN_POSITIVE, f64::max) * 1.15;
+        // Headroom above the tallest bar for the legend.
+        let max = values.clone().fold(f64::MIN_POSITIVE, f64::max) * if log { 3.0 } else { 1.35 };
         let min = values.fold(f64::MAX, f64::min).max(f64::MIN_POSITIVE) / 2.0;
         let x = 0.0..run.cases.len() as f64;
         let mut builder = ChartBuilder::on(panel);

@@ -11,6 +11,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -33,6 +34,8 @@ const REQUEST_ID_DIGITS: std::ops::Range<usize> = 24..36;
 pub struct Server {
     addr: SocketAddr,
     current: Arc<Mutex<Option<Arc<Session>>>>,
+    /// Connection threads still running.
+    open: Arc<AtomicUsize>,
 }
 
 impl Server {
@@ -41,23 +44,45 @@ impl Server {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let current: Arc<Mutex<Option<Arc<Session>>>> = Arc::default();
-        let sessions = Arc::clone(&current);
+        let open = Arc::new(AtomicUsize::new(0));
+        let (sessions, counter) = (Arc::clone(&current), Arc::clone(&open));
         std::thread::Builder::new()
             .name("runtime-api".into())
             .spawn(move || {
                 for stream in listener.incoming().flatten() {
                     let sessions = Arc::clone(&sessions);
-                    let _ = std::thread::Builder::new()
+                    let open = Arc::clone(&counter);
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let spawned = std::thread::Builder::new()
                         .name("runtime-api-conn".into())
-                        .spawn(move || serve_connection(stream, &sessions));
+                        .spawn(move || {
+                            serve_connection(stream, &sessions);
+                            open.fetch_sub(1, Ordering::SeqCst);
+                        });
+                    if spawned.is_err() {
+                        counter.fetch_sub(1, Ordering::SeqCst);
+                    }
                 }
             })?;
-        Ok(Server { addr, current })
+        Ok(Server {
+            addr,
+            current,
+            open,
+        })
     }
 
     /// `host:port`, as `AWS_LAMBDA_RUNTIME_API` carries it.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Waits (up to `timeout`) until every connection of the killed process has been closed and
+    /// its thread has ended, so no teardown runs during the next start.
+    pub fn settle(&self, timeout: Duration) {
+        let until = Instant::now() + timeout;
+        while self.open.load(Ordering::SeqCst) > 0 && Instant::now() < until {
+            std::thread::sleep(Duration::from_micros(200));
+        }
     }
 
     /// Makes `session` the one every request is served from, until the next call.
