@@ -281,10 +281,18 @@ fn chart(run: &Run, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
         ("sans-serif", 22),
     )?;
     for (panel, (title, value, log)) in root.split_evenly((1, 3)).iter().zip(metrics) {
-        let values = summaries.iter().flatten().map(value);
+        // NaN (no warm invocations with --warm 0) is left out; an empty panel gets a 1..10 axis.
+        let values: Vec<f64> = summaries
+            .iter()
+            .flatten()
+            .map(value)
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .collect();
+        let top = values.iter().copied().fold(1.0, f64::max);
+        let bottom = values.iter().copied().fold(top, f64::min);
         // Headroom above the tallest bar for the legend.
-        let max = values.clone().fold(f64::MIN_POSITIVE, f64::max) * if log { 3.0 } else { 1.35 };
-        let min = values.fold(f64::MAX, f64::min).max(f64::MIN_POSITIVE) / 2.0;
+        let max = top * if log { 3.0 } else { 1.35 };
+        let min = bottom / 2.0;
         let x = 0.0..run.cases.len() as f64;
         let mut builder = ChartBuilder::on(panel);
         builder
@@ -299,6 +307,7 @@ fn chart(run: &Run, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
             .into_text_style(&full)
             .pos(Pos::new(HPos::Center, VPos::Top));
         let bar = |b: usize, c: usize, bottom: f64, top: f64| {
+            let top = if top.is_finite() { top } else { bottom };
             let left = c as f64 + 0.1 + b as f64 * bar_width;
             Rectangle::new(
                 [(left, bottom), (left + bar_width * 0.9, top)],
