@@ -155,6 +155,9 @@ pub struct Sample {
     pub warm_ns: Vec<u64>,
     /// VmHWM just before the kill.
     pub peak_rss_kib: u64,
+    /// Minor page faults over the process's life (`minflt` of /proc/PID/stat), just before the
+    /// kill: with `--warm 0`, mostly those of init.
+    pub minor_faults: u64,
     /// Wrong responses and error posts.
     pub failures: u32,
 }
@@ -292,6 +295,7 @@ fn cold_start(
         }
     };
     let peak_rss_kib = peak_rss_kib(child.id());
+    let minor_faults = minor_faults(child.id());
     let _ = child.kill();
     let _ = child.wait();
     server.settle(Duration::from_secs(1));
@@ -316,6 +320,7 @@ fn cold_start(
         first_invoke,
         warm_ns,
         peak_rss_kib,
+        minor_faults: minor_faults.map_err(|e| format!("cannot read minflt: {e}"))?,
         failures: progress.failures,
     };
     Ok((sample, progress.first_failure))
@@ -339,6 +344,16 @@ fn pin_to_cpu(cpu: usize) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Field 10 (`minflt`) of /proc/PID/stat; the fields are counted after the `)` that ends the
+/// command name, which may itself hold spaces.
+fn minor_faults(pid: u32) -> Result<u64, String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
+    stat.rsplit_once(')')
+        .and_then(|(_, fields)| fields.split_whitespace().nth(7))
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| "no minflt field".to_owned())
 }
 
 /// The process's peak resident set (`VmHWM` in /proc/PID/status), in KiB.

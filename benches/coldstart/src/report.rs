@@ -211,14 +211,15 @@ fn ratio(value: f64, reference: f64, target: f64) -> String {
 fn csv_rows(run: &Run) -> String {
     let mut out = String::from(
         "bootstrap,handler,payload_bytes,start,init_us,first_invoke_us,warm_p50_us,\
-         warm_p90_us,warm_p99_us,warm_count,peak_rss_kib,binary_bytes,zip_bytes,failures\n",
+         warm_p90_us,warm_p99_us,warm_count,peak_rss_kib,minor_faults,binary_bytes,zip_bytes,\
+         failures\n",
     );
     for s in run.samples {
         let (bootstrap, case) = (&run.bootstraps[s.bootstrap], &run.cases[s.case]);
         let warm_at = |p| percentile(&s.warm_ns, p).map_or(f64::NAN, micros);
         let _ = writeln!(
             out,
-            "{},{},{},{},{:.1},{:.1},{:.1},{:.1},{:.1},{},{},{},{},{}",
+            "{},{},{},{},{:.1},{:.1},{:.1},{:.1},{:.1},{},{},{},{},{},{}",
             bootstrap.name,
             case.handler,
             case.payload.len(),
@@ -230,6 +231,7 @@ fn csv_rows(run: &Run) -> String {
             warm_at(0.99),
             s.warm_ns.len(),
             s.peak_rss_kib,
+            s.minor_faults,
             bootstrap.binary_bytes,
             bootstrap.zip_bytes,
             s.failures
