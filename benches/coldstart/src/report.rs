@@ -201,7 +201,9 @@ pub fn markdown_tables(run: &Run) -> String {
 
 fn ratio(value: f64, reference: f64, target: f64) -> String {
     let r = value / reference;
-    if r <= target {
+    if !r.is_finite() {
+        "n/a".to_owned()
+    } else if r <= target {
         format!("{r:.2}")
     } else {
         format!("{r:.2} miss")
