@@ -47,8 +47,15 @@ pub fn prepare(sources: &Sources) -> Result<Vec<Bootstrap>, String> {
     let official_default = release(&official_dir.join("target"), "bootstrap");
 
     if !sources.no_build {
-        if sources.ours.is_none() || sources.floor.is_none() {
-            cargo(&root, &["-p", "bootstrap", "-p", "floor"])?;
+        let mut packages = Vec::new();
+        if sources.ours.is_none() {
+            packages.extend(["-p", "bootstrap"]);
+        }
+        if sources.floor.is_none() {
+            packages.extend(["-p", "floor"]);
+        }
+        if !packages.is_empty() {
+            cargo(&root, &packages)?;
         }
         if sources.official.is_none() {
             let manifest = official_dir.join("Cargo.toml");
