@@ -1,0 +1,121 @@
+//! The three executables measured, built (or found) and sized.
+
+use std::io::{self, Cursor, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const MUSL: &str = "x86_64-unknown-linux-musl";
+
+/// One runtime under test.
+pub struct Bootstrap {
+    /// Short name used in tables and the CSV.
+    pub name: &'static str,
+    pub path: PathBuf,
+    /// Size of the executable on disk.
+    pub binary_bytes: u64,
+    /// Size of a Lambda deployment zip holding it as `bootstrap` (deflate, mode 0755).
+    pub zip_bytes: u64,
+}
+
+/// Where the binaries come from: built here, or given by path.
+pub struct Sources {
+    pub ours: Option<PathBuf>,
+    pub official: Option<PathBuf>,
+    pub floor: Option<PathBuf>,
+    /// Use the default paths as they are, without running cargo.
+    pub no_build: bool,
+}
+
+/// The names, in the order they are run within each round.
+pub const OURS: &str = "lambda-rt";
+pub const OFFICIAL: &str = "lambda_runtime";
+pub const FLOOR: &str = "floor";
+
+/// The workspace root: two levels above this crate.
+pub fn workspace_root() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
+}
+
+/// Builds what was not given by path (static musl, release profile), then sizes all three.
+pub fn prepare(sources: &Sources) -> Result<Vec<Bootstrap>, String> {
+    let root = workspace_root();
+    let release = |target_dir: &Path, bin: &str| target_dir.join(MUSL).join("release").join(bin);
+    let ours_default = release(&root.join("target"), "bootstrap");
+    let floor_default = release(&root.join("target"), "floor");
+    let official_dir = root.join("benches/official");
+    let official_default = release(&official_dir.join("target"), "bootstrap");
+
+    if !sources.no_build {
+        let mut packages = Vec::new();
+        if sources.ours.is_none() {
+            packages.extend(["-p", "bootstrap"]);
+        }
+        if sources.floor.is_none() {
+            packages.extend(["-p", "floor"]);
+        }
+        if !packages.is_empty() {
+            cargo(&root, &packages)?;
+        }
+        if sources.official.is_none() {
+            let manifest = official_dir.join("Cargo.toml");
+            let manifest = manifest.to_string_lossy();
+            cargo(&root, &["--locked", "--manifest-path", &manifest])?;
+        }
+    }
+    let pick = |given: &Option<PathBuf>, default: PathBuf| given.clone().unwrap_or(default);
+    [
+        (OURS, pick(&sources.ours, ours_default)),
+        (OFFICIAL, pick(&sources.official, official_default)),
+        (FLOOR, pick(&sources.floor, floor_default)),
+    ]
+    .into_iter()
+    .map(|(name, path)| {
+        let bytes = std::fs::read(&path)
+            .map_err(|e| format!("cannot read the {name} binary {}: {e}", path.display()))?;
+        let zip_bytes = zipped_size(&bytes).map_err(|e| format!("zipping {name}: {e}"))?;
+        Ok(Bootstrap {
+            name,
+            path,
+            binary_bytes: bytes.len() as u64,
+            zip_bytes,
+        })
+    })
+    .collect()
+}
+
+/// `cargo build --release --target x86_64-unknown-linux-musl <args>`, run in `dir`.
+fn cargo(dir: &Path, args: &[&str]) -> Result<(), String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(dir)
+        .args(["build", "--release", "--target", MUSL])
+        .args(args);
+    eprintln!("building: {command:?}");
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{command:?} failed ({status}); is the target installed? \
+             `rustup target add {MUSL}`"
+        ))
+    }
+}
+
+/// The size of the zip Lambda would be given: one entry `bootstrap`, deflated, mode 0755.
+fn zipped_size(binary: &[u8]) -> io::Result<u64> {
+    use zip::write::SimpleFileOptions;
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .unix_permissions(0o755);
+    zip.start_file("bootstrap", options)
+        .map_err(io::Error::other)?;
+    zip.write_all(binary)?;
+    let cursor = zip.finish().map_err(io::Error::other)?;
+    Ok(cursor.into_inner().len() as u64)
+}
