@@ -109,6 +109,9 @@ fn serve<H: Handler>(api: &mut RuntimeApi, mut handler: H) -> Result<Infallible,
     let mut event = Vec::new();
     let mut response = Vec::new();
     let mut scratch = Vec::new();
+    // SAFETY: as in `set_trace_id`; no handler code has run yet.
+    unsafe { std::env::remove_var(ENV_TRACE_ID) };
+    let mut trace_id: Option<String> = None;
     loop {
         let next = with_retries(|| api.next_invocation(&mut event))?;
         let outcome = match ctx.update_from_headers(&next.headers) {
@@ -125,7 +128,7 @@ fn serve<H: Handler>(api: &mut RuntimeApi, mut handler: H) -> Result<Infallible,
                     ),
                 )),
                 None => {
-                    set_trace_id(ctx.xray_trace_id.as_deref());
+                    set_trace_id(&mut trace_id, ctx.xray_trace_id.as_deref());
                     response.clear();
                     match catch_unwind(AssertUnwindSafe(|| {
                         handler.call(&event, &ctx, &mut response)
@@ -211,20 +214,26 @@ fn with_retries<T>(mut op: impl FnMut() -> Result<T, ApiError>) -> Result<T, Api
 }
 
 /// `_X_AMZN_TRACE_ID` follows the current invocation's trace header, and is removed when it has
-/// none, so no invocation sees the previous one's trace.
-fn set_trace_id(trace_id: Option<&str>) {
-    let current = std::env::var_os(ENV_TRACE_ID);
+/// none, so no invocation sees the previous one's trace. `current` is what the variable holds
+/// (the loop clears it before the first invocation), so an unchanged value costs nothing.
+fn set_trace_id(current: &mut Option<String>, trace_id: Option<&str>) {
+    if current.as_deref() == trace_id {
+        return;
+    }
     // SAFETY: the runtime's loop is the only thread the runtime runs, and it changes the
     // variable between invocations, while no handler code runs on it.
     unsafe {
         match trace_id {
-            Some(id) if current.as_deref() != Some(id.as_ref()) => {
-                std::env::set_var(ENV_TRACE_ID, id)
-            }
-            Some(_) => {}
-            None if current.is_some() => std::env::remove_var(ENV_TRACE_ID),
-            None => {}
+            Some(id) => std::env::set_var(ENV_TRACE_ID, id),
+            None => std::env::remove_var(ENV_TRACE_ID),
         }
+    }
+    match (current.as_mut(), trace_id) {
+        (Some(s), Some(id)) => {
+            s.clear();
+            s.push_str(id);
+        }
+        (_, id) => *current = id.map(str::to_owned),
     }
 }
 
