@@ -56,6 +56,11 @@ impl RuntimeApi {
             // One connection, kept however long the function sits frozen between invocations.
             // No read timeout: `/next` can legitimately block for hours.
             .max_idle_connections(1)
+            // 32 KiB instead of ureq's 128 KiB each: measured with the coldstart harness, pinned,
+            // peak RSS 1056 -> 768 KiB and init 739 -> 601 us for echo, at +10 % on a 64 KiB
+            // round trip and +15 % on 1 MiB (still a quarter of lambda_runtime's).
+            .input_buffer_size(32 * 1024)
+            .output_buffer_size(32 * 1024)
             .max_idle_connections_per_host(1)
             .max_idle_age(Duration::from_secs(365 * 24 * 3600))
             .user_agent(concat!("lambda-rt/", env!("CARGO_PKG_VERSION")))

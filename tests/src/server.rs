@@ -263,12 +263,18 @@ impl FakeApi {
 
     /// Waits until `n` POSTs in all were received; false when `limit` passed first.
     pub fn wait_posts_total(&self, n: usize, limit: Duration) -> bool {
+        let state = self.wait_until(limit, |state| state.forgotten + state.posts.len() >= n);
+        state.forgotten + state.posts.len() >= n
+    }
+
+    /// Waits until `done` holds for the state, or `limit` passes; returns the state locked.
+    fn wait_until(&self, limit: Duration, done: impl Fn(&State) -> bool) -> MutexGuard<'_, State> {
         let deadline = Instant::now() + limit;
         let mut state = self.shared.lock();
-        while state.forgotten + state.posts.len() < n {
+        loop {
             let now = Instant::now();
-            if now >= deadline {
-                return false;
+            if done(&state) || now >= deadline {
+                return state;
             }
             state = self
                 .shared
@@ -277,7 +283,6 @@ impl FakeApi {
                 .unwrap()
                 .0;
         }
-        true
     }
 
     /// Hands each recorded post's (ordinal, body) to `check`, then drops the posts to keep
@@ -319,23 +324,9 @@ impl FakeApi {
 
     /// Waits until `pred` holds for the recorded posts, or `limit` passes; returns the posts.
     pub fn wait_posts(&self, limit: Duration, pred: impl Fn(&[Post]) -> bool) -> Vec<Post> {
-        let deadline = Instant::now() + limit;
-        let mut state = self.shared.lock();
-        loop {
-            if pred(&state.posts) {
-                return state.posts.clone();
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return state.posts.clone();
-            }
-            state = self
-                .shared
-                .changed
-                .wait_timeout(state, deadline - now)
-                .unwrap()
-                .0;
-        }
+        self.wait_until(limit, |state| pred(&state.posts))
+            .posts
+            .clone()
     }
 
     /// Waits until every id in `ids` has an accepted answer; returns the accepted answers in the
