@@ -45,3 +45,6 @@ scripts/test-coldstart.sh
 
 step "cargo lambda watch + invoke on echo and fibonacci, cargo lambda build"
 scripts/test-cargo-lambda.sh
+
+step "benchmark harness, quick: the three bootstraps side by side, every answer checked"
+cargo run --locked --release -p coldstart -- --quick
