@@ -89,12 +89,7 @@ where
 
 fn fail_init(api: &mut RuntimeApi, error: Error) -> ExitCode {
     log::error!("init failed: {error}");
-    let mut reported = with_retries(|| api.report_init_error(&error));
-    if let Ok(Posted::TooLarge) = reported {
-        let short = error.truncated(SHORT_ERROR_MESSAGE);
-        reported = with_retries(|| api.report_init_error(&short));
-    }
-    match reported {
+    match report(&error, |e| api.report_init_error(e)) {
         Ok(Posted::Accepted) => {}
         Ok(other) => log::error!("POST /runtime/init/error was not accepted: {other:?}"),
         Err(e) => log::error!("could not report the init error: {e}"),
@@ -174,18 +169,28 @@ fn answer(
             error
         }
     };
-    let mut reported = with_retries(|| api.post_error(request_id, &error, scratch))?;
-    if reported == Posted::TooLarge {
-        let short = error.truncated(SHORT_ERROR_MESSAGE);
-        reported = with_retries(|| api.post_error(request_id, &short, scratch))?;
-    }
-    match reported {
+    match report(&error, |e| api.post_error(request_id, e, scratch))? {
         Posted::Accepted => {}
         refused => {
             log::error!("the error report for {request_id} was refused ({refused:?}): {error}")
         }
     }
     Ok(())
+}
+
+/// Sends `error` with `post` (retrying transport failures); an error report the API refuses as
+/// too large is sent once more with its message cut to `SHORT_ERROR_MESSAGE`.
+fn report(
+    error: &Error,
+    mut post: impl FnMut(&Error) -> Result<Posted, ApiError>,
+) -> Result<Posted, ApiError> {
+    match with_retries(|| post(error))? {
+        Posted::TooLarge => {
+            let short = error.truncated(SHORT_ERROR_MESSAGE);
+            with_retries(|| post(&short))
+        }
+        other => Ok(other),
+    }
 }
 
 /// Runs `op`, retrying transport failures with a short, growing pause until `RETRY_BUDGET` is
