@@ -8,7 +8,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "unit, doc and end-to-end tests (the real bootstrap against the fake Runtime API)"
 cargo test --workspace --locked
-cargo test --locked -p lambda-rt --features float_roundtrip
+cargo test --locked -p lambda-blocking-rt --features float_roundtrip
 
 step "build: scripts/build.sh, every function as a static zip for x86_64 and arm64"
 scripts/build.sh
@@ -23,13 +23,13 @@ fi
 # Each per-function binary holds one handler; the tests that need another handler (context,
 # hello, the full list of names) or an hour of emulated waiting are left to the native run.
 BOOTSTRAP_FUNCTIONS="$PWD/target/lambda/arm64" BOOTSTRAP_RUNNER=qemu-aarch64-static \
-    cargo test --locked -p lambda-rt-tests \
+    cargo test --locked -p lambda-blocking-rt-tests \
     --test handlers --test errors --test faults --test logging --test transport --test shutdown -- \
     --skip context --skip hello --skip event_that_does_not_deserialize \
     --skip unknown_handler_is_an_init_error_listing --skip next_held_for_70_seconds --skip handler_can_ask
 
 step "soak: 100 000 invocations in one process, RSS and descriptors flat (release, 10 min budget)"
-timeout 600 cargo test --release --locked -p lambda-rt-tests --test soak -- --ignored
+timeout 600 cargo test --release --locked -p lambda-blocking-rt-tests --test soak -- --ignored
 
 step "fuzz smoke: every cargo-fuzz target for a few seconds from its committed corpus (nightly)"
 FUZZ_SECONDS="${FUZZ_SECONDS:-10}" scripts/fuzz-smoke.sh

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use lambda_rt::{Context, Error, Handler};
+use lambda_blocking_rt::{Context, Error, Handler};
 use log::LevelFilter;
 use serde::Serialize;
 

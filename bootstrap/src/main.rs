@@ -7,7 +7,7 @@ mod logging;
 
 use std::process::ExitCode;
 
-use lambda_rt::Router;
+use lambda_blocking_rt::Router;
 
 fn main() -> ExitCode {
     logging::init();
@@ -24,5 +24,5 @@ fn main() -> ExitCode {
     let router = router.route("context", handlers::context::ShowContext);
     #[cfg(feature = "hello")]
     let router = router.route("hello", handlers::hello::handler());
-    lambda_rt::run_with_init(|| router.select_from_env().map(logging::WithRequestId))
+    lambda_blocking_rt::run_with_init(|| router.select_from_env().map(logging::WithRequestId))
 }

@@ -18,8 +18,8 @@
 
 #![no_main]
 
-use lambda_rt::Context;
-use lambda_rt::fuzzing::update_from_headers;
+use lambda_blocking_rt::Context;
+use lambda_blocking_rt::fuzzing::update_from_headers;
 use libfuzzer_sys::fuzz_target;
 use ureq::http::{HeaderMap, HeaderName, HeaderValue};
 

@@ -14,8 +14,8 @@
 
 #![no_main]
 
-use lambda_rt::Error;
-use lambda_rt::fuzzing::{header_safe_type, write_error_json};
+use lambda_blocking_rt::Error;
+use lambda_blocking_rt::fuzzing::{header_safe_type, write_error_json};
 use libfuzzer_sys::fuzz_target;
 use ureq::http::HeaderValue;
 

@@ -1,4 +1,4 @@
-//! `lambda_rt::json` around a typed function, called through the `Handler` trait with arbitrary
+//! `lambda_blocking_rt::json` around a typed function, called through the `Handler` trait with arbitrary
 //! event bytes, as the invoke loop calls it.
 //!
 //! The function echoes its event, except that an event named `fail` makes it return an error.
@@ -13,7 +13,7 @@
 
 #![no_main]
 
-use lambda_rt::{Context, Error, Handler};
+use lambda_blocking_rt::{Context, Error, Handler};
 use libfuzzer_sys::fuzz_target;
 use serde::{Deserialize, Serialize};
 
@@ -46,7 +46,7 @@ fuzz_target!(|event: &[u8]| {
 
     let mut seen: Option<Order> = None;
     let mut response = Vec::new();
-    let result = lambda_rt::json(|order: Order, _ctx: &Context| {
+    let result = lambda_blocking_rt::json(|order: Order, _ctx: &Context| {
         seen = Some(order.clone());
         if order.id == "fail" {
             return Err(Error::new("Order.Refused", "asked to fail"));

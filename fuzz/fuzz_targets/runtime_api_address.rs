@@ -13,7 +13,7 @@
 
 #![no_main]
 
-use lambda_rt::fuzzing::base_url;
+use lambda_blocking_rt::fuzzing::base_url;
 use libfuzzer_sys::fuzz_target;
 use ureq::http::Uri;
 

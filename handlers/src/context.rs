@@ -1,7 +1,7 @@
 //! `context`: answers with the invocation's [`Context`] as JSON, the time it had left, and the
 //! `_X_AMZN_TRACE_ID` environment variable as the handler saw it.
 
-use lambda_rt::{Context, Error, Handler};
+use lambda_blocking_rt::{Context, Error, Handler};
 use serde::Serialize;
 
 #[derive(Serialize)]

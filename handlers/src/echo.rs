@@ -1,6 +1,6 @@
 //! `echo`: answers with the event exactly as it came, whatever its bytes.
 
-use lambda_rt::{Context, Error, Handler};
+use lambda_blocking_rt::{Context, Error, Handler};
 
 /// Copies the event into the response.
 pub struct Echo;

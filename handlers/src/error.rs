@@ -4,7 +4,7 @@
 //! It also shows an init failure: with `DEMO_INIT_ERROR` set in the environment, building the
 //! handler fails, and Lambda is told before any invocation.
 
-use lambda_rt::{Context, Error, Handler};
+use lambda_blocking_rt::{Context, Error, Handler};
 
 /// Fails every invocation.
 pub struct AlwaysFails;

@@ -1,7 +1,7 @@
 //! `fibonacci`: `{"n":35}` → `{"n":35,"result":9227465}`, for `n` from 0 to 93 (the largest that
 //! fits a `u64`). Anything else is an `InvalidInput` error, never a panic.
 
-use lambda_rt::{Context, Error, Handler};
+use lambda_blocking_rt::{Context, Error, Handler};
 use serde::{Deserialize, Serialize};
 
 /// The largest `n` whose Fibonacci number fits in a `u64`.

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use lambda_rt::{Context, Error, Handler};
+use lambda_blocking_rt::{Context, Error, Handler};
 use serde::{Deserialize, Serialize};
 
 /// The part of the HTTP API request this handler reads.
@@ -54,5 +54,5 @@ pub fn hello(request: Request, _ctx: &Context) -> Result<Response, Error> {
 
 /// The handler, through the typed JSON adapter.
 pub fn handler() -> impl Handler {
-    lambda_rt::json(hello)
+    lambda_blocking_rt::json(hello)
 }

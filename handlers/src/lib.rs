@@ -1,4 +1,4 @@
-//! The handlers that ship with `lambda-rt`. Each module is one function, short enough to copy.
+//! The handlers that ship with `lambda-blocking-rt`. Each module is one function, short enough to copy.
 //!
 //! | name | what it does |
 //! | --- | --- |

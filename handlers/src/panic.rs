@@ -1,7 +1,7 @@
 //! `panic`: panics with the event's `message` field. The runtime catches the panic, reports it
 //! for this invocation with errorType `Runtime.HandlerPanic`, and serves the next one.
 
-use lambda_rt::{Context, Error, Handler};
+use lambda_blocking_rt::{Context, Error, Handler};
 
 /// Panics on every invocation.
 pub struct Panics;

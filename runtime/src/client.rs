@@ -63,7 +63,7 @@ impl RuntimeApi {
             .output_buffer_size(32 * 1024)
             .max_idle_connections_per_host(1)
             .max_idle_age(Duration::from_secs(365 * 24 * 3600))
-            .user_agent(concat!("lambda-rt/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("lambda-blocking-rt/", env!("CARGO_PKG_VERSION")))
             .build();
         // Plain TCP, wrapped so pooled connections are not probed (`TrustPooled`), and a
         // resolver on the calling thread are all the Runtime API needs. ureq's defaults add

@@ -15,7 +15,7 @@ use crate::protocol::*;
 /// directly to unit-test a handler:
 ///
 /// ```
-/// let ctx = lambda_rt::Context {
+/// let ctx = lambda_blocking_rt::Context {
 ///     request_id: "8476a536-e9f4-11e8-9739-2dfe598c3fcd".into(),
 ///     function_name: "my-fn".into(),
 ///     ..Default::default()

@@ -13,7 +13,7 @@ use serde::Serialize;
 /// [`Error::new`]:
 ///
 /// ```
-/// use lambda_rt::Error;
+/// use lambda_blocking_rt::Error;
 ///
 /// fn parse(event: &[u8]) -> Result<u64, Error> {
 ///     let text = std::str::from_utf8(event)?; // errorType "Utf8Error"

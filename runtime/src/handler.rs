@@ -15,7 +15,7 @@ use crate::{Context, Error};
 /// `FnMut(&[u8], &Context) -> Result<impl AsRef<[u8]>, impl Into<Error>>` are handlers too:
 ///
 /// ```
-/// use lambda_rt::{Context, Error, Handler};
+/// use lambda_blocking_rt::{Context, Error, Handler};
 ///
 /// let mut shout = |event: &[u8], _ctx: &Context| -> Result<Vec<u8>, Error> {
 ///     Ok(event.to_ascii_uppercase())
@@ -55,7 +55,7 @@ impl Handler for Box<dyn Handler> {
 /// message naming what was wrong and where; the function is not called.
 ///
 /// ```
-/// use lambda_rt::{Context, Error, Handler};
+/// use lambda_blocking_rt::{Context, Error, Handler};
 /// use serde::{Deserialize, Serialize};
 ///
 /// #[derive(Deserialize)]
@@ -63,7 +63,7 @@ impl Handler for Box<dyn Handler> {
 /// #[derive(Serialize)]
 /// struct Total { total: u32 }
 ///
-/// let mut handler = lambda_rt::json(|order: Order, _ctx: &Context| {
+/// let mut handler = lambda_blocking_rt::json(|order: Order, _ctx: &Context| {
 ///     Ok::<_, Error>(Total { total: order.quantity * order.unit_price })
 /// });
 ///

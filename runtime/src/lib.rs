@@ -6,7 +6,7 @@
 //! its [`Error`] back, for as long as the process lives. No async runtime is involved.
 //!
 //! ```no_run
-//! use lambda_rt::{Context, Error};
+//! use lambda_blocking_rt::{Context, Error};
 //! use serde::{Deserialize, Serialize};
 //!
 //! #[derive(Deserialize)]
@@ -19,7 +19,7 @@
 //! }
 //!
 //! fn main() -> std::process::ExitCode {
-//!     lambda_rt::run(lambda_rt::json(greet))
+//!     lambda_blocking_rt::run(lambda_blocking_rt::json(greet))
 //! }
 //! ```
 //!

@@ -8,7 +8,7 @@ type Factory = Box<dyn FnOnce() -> Result<Box<dyn Handler>, Error>>;
 /// Handlers registered by name; [`Router::select`] builds the one a function is configured for.
 ///
 /// ```
-/// use lambda_rt::{Context, Error, Router};
+/// use lambda_blocking_rt::{Context, Error, Router};
 ///
 /// let router = Router::new()
 ///     .route("upper", |e: &[u8], _: &Context| Ok::<_, Error>(e.to_ascii_uppercase()))
@@ -20,7 +20,7 @@ type Factory = Box<dyn FnOnce() -> Result<Box<dyn Handler>, Error>>;
 /// assert!(err.message().contains("upper, lower"));
 /// ```
 ///
-/// In `main`: `lambda_rt::run_with_init(|| router.select_from_env())`.
+/// In `main`: `lambda_blocking_rt::run_with_init(|| router.select_from_env())`.
 #[derive(Default)]
 pub struct Router {
     routes: Vec<(String, Factory)>,

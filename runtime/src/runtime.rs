@@ -26,10 +26,10 @@ const SHORT_ERROR_MESSAGE: usize = 4096;
 /// 2 when `AWS_LAMBDA_RUNTIME_API` is missing or unusable, 1 when the Runtime API failed.
 ///
 /// ```no_run
-/// use lambda_rt::{Context, Error};
+/// use lambda_blocking_rt::{Context, Error};
 ///
 /// fn main() -> std::process::ExitCode {
-///     lambda_rt::run(|event: &[u8], _ctx: &Context| Ok::<_, Error>(event.to_vec()))
+///     lambda_blocking_rt::run(|event: &[u8], _ctx: &Context| Ok::<_, Error>(event.to_vec()))
 /// }
 /// ```
 pub fn run<H: Handler>(handler: H) -> ExitCode {
@@ -40,12 +40,12 @@ pub fn run<H: Handler>(handler: H) -> ExitCode {
 /// panic) to Lambda as an init error, then returns exit code 1.
 ///
 /// ```no_run
-/// use lambda_rt::{Context, Error, Router};
+/// use lambda_blocking_rt::{Context, Error, Router};
 ///
 /// fn main() -> std::process::ExitCode {
 ///     let router = Router::new()
 ///         .route("echo", |e: &[u8], _: &Context| Ok::<_, Error>(e.to_vec()));
-///     lambda_rt::run_with_init(|| router.select_from_env())
+///     lambda_blocking_rt::run_with_init(|| router.select_from_env())
 /// }
 /// ```
 pub fn run_with_init<H, F>(init: F) -> ExitCode

@@ -38,7 +38,7 @@ unsafe extern "C" {
 /// (flush telemetry, close a connection).
 ///
 /// ```no_run
-/// lambda_rt::on_shutdown(|| eprintln!("flushing metrics before the sandbox goes away"));
+/// lambda_blocking_rt::on_shutdown(|| eprintln!("flushing metrics before the sandbox goes away"));
 /// ```
 pub fn on_shutdown(hook: impl FnOnce() + Send + 'static) {
     *HOOK.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(hook));
@@ -63,7 +63,7 @@ pub(crate) fn install() {
 fn start_hook_thread() -> std::io::Result<()> {
     let (mut reader, writer) = UnixStream::pair()?;
     std::thread::Builder::new()
-        .name("lambda-rt-shutdown".into())
+        .name("lambda-blocking-rt-shutdown".into())
         .stack_size(64 * 1024)
         .spawn(move || {
             let mut signo = [0u8; 1];

@@ -30,7 +30,7 @@ pub fn bootstrap_path() -> PathBuf {
     .clone()
 }
 
-/// A binary of this test crate (a user's function written with `lambda-rt`), built on first use.
+/// A binary of this test crate (a user's function written with `lambda-blocking-rt`), built on first use.
 pub fn test_binary_path(name: &str) -> PathBuf {
     escargot::CargoBuild::new()
         .manifest_path(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use lambda_rt_tests::{Bootstrap, Endpoint, FakeApi, Fault, Invocation, PATIENCE, launch};
+use lambda_blocking_rt_tests::{Bootstrap, Endpoint, FakeApi, Fault, Invocation, PATIENCE, launch};
 
 fn assert_each_answered_once(api: &FakeApi) {
     let (handed, wrong) = api.answer_counts();

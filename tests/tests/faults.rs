@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use lambda_rt_tests::{Endpoint, FakeApi, Fault, Invocation, PATIENCE, launch};
+use lambda_blocking_rt_tests::{Endpoint, FakeApi, Fault, Invocation, PATIENCE, launch};
 
 /// What the row expects.
 #[derive(Clone, Copy)]
@@ -114,7 +114,7 @@ fn row(handler: &str, setup: impl FnOnce(&FakeApi), expect: Expect) {
     );
 }
 
-fn check_served(handler: &str, answer: &lambda_rt_tests::Post, message: &str) {
+fn check_served(handler: &str, answer: &lambda_blocking_rt_tests::Post, message: &str) {
     match handler {
         "echo" => {
             assert_eq!(answer.endpoint, Endpoint::Response);

@@ -1,6 +1,6 @@
 //! Every shipped handler, through the real bootstrap and the fake Runtime API.
 
-use lambda_rt_tests::{Endpoint, FakeApi, Invocation, PATIENCE, fixture, launch};
+use lambda_blocking_rt_tests::{Endpoint, FakeApi, Invocation, PATIENCE, fixture, launch};
 
 #[test]
 fn echo_returns_every_event_byte_for_byte() {

@@ -1,6 +1,6 @@
 //! Log output: quiet by default, one JSON object per line when Lambda asks for JSON.
 
-use lambda_rt_tests::{FakeApi, PATIENCE, launch};
+use lambda_blocking_rt_tests::{FakeApi, PATIENCE, launch};
 
 #[test]
 fn nothing_is_logged_per_invocation_at_the_default_level() {

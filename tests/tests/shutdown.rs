@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use lambda_rt_tests::{
+use lambda_blocking_rt_tests::{
     Bootstrap, FakeApi, Invocation, PATIENCE, lambda_env, launch, test_binary_path,
 };
 

@@ -1,8 +1,8 @@
 //! The soak as a test: 100 000 echo invocations in one process, memory and descriptors flat.
 //! Ignored by default (it takes a minute or two); scripts/test.sh runs it in release mode
-//! inside a time budget: `cargo test --release -p lambda-rt-tests --test soak -- --ignored`.
+//! inside a time budget: `cargo test --release -p lambda-blocking-rt-tests --test soak -- --ignored`.
 
-use lambda_rt_tests::soak::soak;
+use lambda_blocking_rt_tests::soak::soak;
 
 #[test]
 #[ignore = "long: run by scripts/test.sh with --ignored"]

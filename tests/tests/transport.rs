@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use lambda_rt_tests::{Endpoint, FakeApi, Fault, Invocation, PATIENCE, launch};
+use lambda_blocking_rt_tests::{Endpoint, FakeApi, Fault, Invocation, PATIENCE, launch};
 
 #[test]
 fn url_form_of_the_address_with_a_path_prefix_is_used() {

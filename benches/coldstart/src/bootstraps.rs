@@ -27,7 +27,7 @@ pub struct Sources {
 }
 
 /// The names, in the order they are run within each round.
-pub const OURS: &str = "lambda-rt";
+pub const OURS: &str = "lambda-blocking-rt";
 pub const OFFICIAL: &str = "lambda_runtime";
 pub const FLOOR: &str = "floor";
 

@@ -24,7 +24,7 @@ usage: cargo run --release -p coldstart -- [options]
   --warm N          warm invocations after the first, per start (default 10000)
   --quick           K=3, N=200, results in target/coldstart-quick/ (for CI)
   --out DIR         where the table, CSV and chart go (default benches/results/)
-  --ours PATH       use this lambda-rt bootstrap instead of building it
+  --ours PATH       use this lambda-blocking-rt bootstrap instead of building it
   --official PATH   use this lambda_runtime bootstrap instead of building it
   --floor PATH      use this floor binary instead of building it
   --no-build        use the binaries at their default paths without running cargo

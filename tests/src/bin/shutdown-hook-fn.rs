@@ -3,12 +3,12 @@
 
 use std::process::ExitCode;
 
-use lambda_rt::{Context, Error};
+use lambda_blocking_rt::{Context, Error};
 
 fn main() -> ExitCode {
-    lambda_rt::on_shutdown(|| {
+    lambda_blocking_rt::on_shutdown(|| {
         std::thread::sleep(std::time::Duration::from_millis(100));
         println!("shutdown hook ran");
     });
-    lambda_rt::run(|event: &[u8], _ctx: &Context| Ok::<_, Error>(event.to_vec()))
+    lambda_blocking_rt::run(|event: &[u8], _ctx: &Context| Ok::<_, Error>(event.to_vec()))
 }

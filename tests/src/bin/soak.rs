@@ -1,4 +1,4 @@
-//! The soak as a benchmark report: `cargo run --release -p lambda-rt-tests --bin soak [N]`
+//! The soak as a benchmark report: `cargo run --release -p lambda-blocking-rt-tests --bin soak [N]`
 //! prints a markdown report (kept in benches/results/soak.md).
 
 fn main() {
@@ -8,7 +8,7 @@ fn main() {
         .unwrap_or(100_000);
     let mut rows = Vec::new();
     for payload in [64, 64 * 1024] {
-        let r = lambda_rt_tests::soak::soak(invocations, 1_000, payload);
+        let r = lambda_blocking_rt_tests::soak::soak(invocations, 1_000, payload);
         rows.push(format!(
             "| {} B | {} | {} | {} | {:.3} | {} | {} | {} | {} | {:.1} | {:.0} |",
             r.payload_bytes,
@@ -25,7 +25,10 @@ fn main() {
         ));
     }
     println!("# Soak: {invocations} echo invocations in one bootstrap process\n");
-    println!("Bootstrap: {}", lambda_rt_tests::bootstrap_path().display());
+    println!(
+        "Bootstrap: {}",
+        lambda_blocking_rt_tests::bootstrap_path().display()
+    );
     println!(
         "RSS is VmRSS from /proc/PID/status after the first 1 000 invocations and after the last;"
     );
