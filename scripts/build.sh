@@ -3,8 +3,7 @@
 #   target/lambda/<arch>/<function>/bootstrap       the binary (x86_64 or arm64)
 #   target/lambda/<arch>/<function>/bootstrap.zip   what Lambda takes: bootstrap at the root, 0755
 #
-# Each function's binary holds only its own handler (one cargo feature of `bootstrap`), so it
-# serves that function with `_HANDLER` unset or set to its name. Binaries are linked with the
+# Each function's binary holds only its own handler (`bootstrap/src/bin/<function>.rs`). Binaries are linked with the
 # rust-lld that ships with Rust against Rust's bundled musl: no C cross toolchain is needed.
 # Zips are reproducible: the same commit gives the same bytes (see SOURCE_DATE_EPOCH below).
 set -euo pipefail
@@ -146,12 +145,12 @@ for arch in "${arches[@]}"; do
     triple=$(triple_of "$arch")
     for function in "${functions[@]}"; do
         echo "Building $function for $arch ($triple)" >&2
-        cargo build --release --locked -p bootstrap --no-default-features --features "$function" \
+        cargo build --release --locked -p bootstrap --bin "$function" \
             --target "$triple" --target-dir "$target_dir"
         out="$out_root/$arch/$function"
         mkdir -p "$out"
         # Copied at once: the next function's build writes the same cargo output path.
-        cp "$target_dir/$triple/release/bootstrap" "$out/bootstrap"
+        cp "$target_dir/$triple/release/$function" "$out/bootstrap"
         chmod 0755 "$out/bootstrap"
         python3 "$package_py" check-elf "$out/bootstrap" "$arch" ||
             die "$out/bootstrap is not a static $arch binary"

@@ -1,6 +1,8 @@
-//! The `bootstrap` executable Lambda starts: the shipped handlers, chosen by `_HANDLER`.
+//! The `bootstrap` executable with every shipped handler, chosen by `_HANDLER` (the tests and
+//! benchmarks run it). Each function also has a binary of its own, `src/bin/<name>.rs`, which
+//! `scripts/build.sh` ships.
 //!
-//! Unset or empty `_HANDLER` selects the first handler built in (`echo` in the full build); an
+//! Unset or empty `_HANDLER` selects the first handler (`echo`); an
 //! unknown name is reported to Lambda as an init error of type `Runtime.NoSuchHandler`.
 
 mod logging;
@@ -11,18 +13,12 @@ use lambda_blocking_rt::Router;
 
 fn main() -> ExitCode {
     logging::init();
-    let router = Router::new();
-    #[cfg(feature = "echo")]
-    let router = router.route("echo", handlers::echo::Echo);
-    #[cfg(feature = "fibonacci")]
-    let router = router.route("fibonacci", handlers::fibonacci::Fibonacci);
-    #[cfg(feature = "error")]
-    let router = router.route_init("error", handlers::error::init);
-    #[cfg(feature = "panic")]
-    let router = router.route("panic", handlers::panic::Panics);
-    #[cfg(feature = "context")]
-    let router = router.route("context", handlers::context::ShowContext);
-    #[cfg(feature = "hello")]
-    let router = router.route("hello", handlers::hello::handler());
+    let router = Router::new()
+        .route("echo", handlers::echo::Echo)
+        .route("fibonacci", handlers::fibonacci::Fibonacci)
+        .route_init("error", handlers::error::init)
+        .route("panic", handlers::panic::Panics)
+        .route("context", handlers::context::ShowContext)
+        .route("hello", handlers::hello::handler());
     lambda_blocking_rt::run_with_init(|| router.select_from_env().map(logging::WithRequestId))
 }
