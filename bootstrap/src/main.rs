@@ -5,20 +5,18 @@
 //! Unset or empty `_HANDLER` selects the first handler (`echo`); an
 //! unknown name is reported to Lambda as an init error of type `Runtime.NoSuchHandler`.
 
-mod logging;
-
 use std::process::ExitCode;
 
 use lambda_blocking_rt::Router;
 
 fn main() -> ExitCode {
-    logging::init();
     let router = Router::new()
         .route("echo", handlers::echo::Echo)
         .route("fibonacci", handlers::fibonacci::Fibonacci)
         .route_init("error", handlers::error::init)
         .route("panic", handlers::panic::Panics)
         .route("context", handlers::context::ShowContext)
-        .route("hello", handlers::hello::handler());
-    lambda_blocking_rt::run_with_init(|| router.select_from_env().map(logging::WithRequestId))
+        .route("hello", handlers::hello::handler())
+        .route("sleep", handlers::sleep::Sleep);
+    lambda_blocking_rt::run_with_init(|| router.select_from_env())
 }

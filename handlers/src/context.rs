@@ -14,6 +14,7 @@ struct Output<'a> {
 }
 
 /// Reports what the handler is told.
+#[derive(Clone, Copy)]
 pub struct ShowContext;
 
 impl Handler for ShowContext {

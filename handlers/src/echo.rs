@@ -3,6 +3,7 @@
 use lambda_blocking_rt::{Context, Error, Handler};
 
 /// Copies the event into the response.
+#[derive(Clone, Copy)]
 pub struct Echo;
 
 impl Handler for Echo {

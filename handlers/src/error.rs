@@ -7,6 +7,7 @@
 use lambda_blocking_rt::{Context, Error, Handler};
 
 /// Fails every invocation.
+#[derive(Clone, Copy)]
 pub struct AlwaysFails;
 
 /// Builds the handler; fails with errorType `DemoInitError` when `DEMO_INIT_ERROR` is set.

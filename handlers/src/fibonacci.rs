@@ -19,6 +19,7 @@ struct Output {
 }
 
 /// Computes F(n) iteratively.
+#[derive(Clone, Copy)]
 pub struct Fibonacci;
 
 impl Handler for Fibonacci {

@@ -53,6 +53,6 @@ pub fn hello(request: Request, _ctx: &Context) -> Result<Response, Error> {
 }
 
 /// The handler, through the typed JSON adapter.
-pub fn handler() -> impl Handler {
+pub fn handler() -> impl Handler + Clone + Send {
     lambda_blocking_rt::json(hello)
 }

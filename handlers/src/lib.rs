@@ -8,6 +8,7 @@
 //! | [`panic`] | panics, to show how a panic is reported |
 //! | [`context`] | answers with the invocation's `Context` |
 //! | [`hello`] | an API Gateway HTTP API / function URL handler |
+//! | [`sleep`] | `{"ms":400}` → `{"slept_ms":400}` after 400 ms |
 
 pub mod context;
 pub mod echo;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod fibonacci;
 pub mod hello;
 pub mod panic;
+pub mod sleep;
 
 /// The `message` field of a JSON event, if it has one.
 fn message_field(event: &[u8]) -> Option<String> {

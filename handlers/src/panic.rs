@@ -4,6 +4,7 @@
 use lambda_blocking_rt::{Context, Error, Handler};
 
 /// Panics on every invocation.
+#[derive(Clone, Copy)]
 pub struct Panics;
 
 impl Handler for Panics {

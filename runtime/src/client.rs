@@ -6,11 +6,12 @@ use std::net::ToSocketAddrs;
 use std::time::Duration;
 
 use ureq::http::{HeaderMap, Response, Uri};
+use ureq::typestate::WithBody;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, NextTimeout, TcpConnector, Transport,
 };
-use ureq::{Agent, Body};
+use ureq::{Agent, Body, RequestBuilder};
 
 use crate::Error;
 use crate::error::ApiError;
@@ -26,9 +27,19 @@ pub(crate) enum Posted {
     Accepted,
     /// 413: the body is larger than the API accepts.
     TooLarge,
-    /// Another 4xx (400 bad request, 404 unknown request id): this post was refused, the
-    /// environment is fine.
+    /// 410: the invocation already timed out (or this attempt was superseded); its answer is
+    /// refused, and the environment is fine.
+    Gone,
+    /// Another 4xx (400 bad request, 403 forbidden, 404 unknown request id): this post was
+    /// refused, the environment is fine.
     Refused(u16),
+}
+
+/// Which invocation, and which attempt of it, an answer is for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Invocation<'a> {
+    pub(crate) request_id: &'a str,
+    pub(crate) invocation_id: Option<&'a str>,
 }
 
 /// A `/next` answer: the headers, and whether the whole event body arrived.
@@ -109,39 +120,56 @@ impl RuntimeApi {
         })
     }
 
-    /// `POST /runtime/invocation/{request-id}/response`: the handler's response, as raw bytes.
+    /// `POST /runtime/invocation/{request-id}/response`: the handler's response, as raw bytes,
+    /// with the attempt's `Lambda-Runtime-Invocation-Id` when `/next` gave one.
     pub(crate) fn post_response(
         &mut self,
-        request_id: &str,
+        invocation: &Invocation<'_>,
         body: &[u8],
     ) -> Result<Posted, ApiError> {
         const ENDPOINT: &str = "POST /runtime/invocation/{id}/response";
-        let url = invocation_url(&mut self.url, &self.base, request_id, PATH_RESPONSE_SUFFIX);
-        let answer = self.agent.post(url).send(body);
-        posted(ENDPOINT, answer)
+        let url = invocation_url(
+            &mut self.url,
+            &self.base,
+            invocation.request_id,
+            PATH_RESPONSE_SUFFIX,
+        );
+        let mut request = self.agent.post(url);
+        if let Some(id) = invocation.invocation_id {
+            request = request.header(HEADER_INVOCATION_ID, id);
+        }
+        posted(ENDPOINT, request.send(body))
     }
 
-    /// `POST /runtime/invocation/{request-id}/error`: the error JSON, its type also as a header.
-    /// `scratch` holds the serialized body.
+    /// `POST /runtime/invocation/{request-id}/error`: the error JSON, its type also as a header,
+    /// with the attempt's `Lambda-Runtime-Invocation-Id` when `/next` gave one. `scratch` holds
+    /// the serialized body.
     pub(crate) fn post_error(
         &mut self,
-        request_id: &str,
+        invocation: &Invocation<'_>,
         error: &Error,
         scratch: &mut Vec<u8>,
     ) -> Result<Posted, ApiError> {
         const ENDPOINT: &str = "POST /runtime/invocation/{id}/error";
-        let url = invocation_url(&mut self.url, &self.base, request_id, PATH_ERROR_SUFFIX);
-        posted(ENDPOINT, send_error(&self.agent, url, error, scratch))
+        let url = invocation_url(
+            &mut self.url,
+            &self.base,
+            invocation.request_id,
+            PATH_ERROR_SUFFIX,
+        );
+        let mut request = self.agent.post(url);
+        if let Some(id) = invocation.invocation_id {
+            request = request.header(HEADER_INVOCATION_ID, id);
+        }
+        posted(ENDPOINT, send_error(request, error, scratch))
     }
 
     /// `POST /runtime/init/error`: the function could not start.
     pub(crate) fn report_init_error(&mut self, error: &Error) -> Result<Posted, ApiError> {
         const ENDPOINT: &str = "POST /runtime/init/error";
         let url = endpoint_url(&mut self.url, &self.base, PATH_INIT_ERROR);
-        posted(
-            ENDPOINT,
-            send_error(&self.agent, url, error, &mut Vec::new()),
-        )
+        let request = self.agent.post(url);
+        posted(ENDPOINT, send_error(request, error, &mut Vec::new()))
     }
 }
 
@@ -247,17 +275,15 @@ fn invocation_url<'a>(url: &'a mut String, base: &str, request_id: &str, suffix:
     url
 }
 
-/// POSTs `error` as the error JSON (serialized into `scratch`), its type also as a header.
+/// Sends `error` as the error JSON (serialized into `scratch`), its type also as a header.
 fn send_error(
-    agent: &Agent,
-    url: &str,
+    request: RequestBuilder<WithBody>,
     error: &Error,
     scratch: &mut Vec<u8>,
 ) -> Result<Response<Body>, ureq::Error> {
     scratch.clear();
     error.write_json(scratch);
-    agent
-        .post(url)
+    request
         .header(HEADER_ERROR_TYPE, error.header_safe_type().as_ref())
         .content_type("application/json")
         .send(&scratch[..])
@@ -273,7 +299,9 @@ fn posted(
     let outcome = match status {
         200..=299 => Posted::Accepted,
         413 => Posted::TooLarge,
-        403 | 410 | 500..=599 => return Err(fatal(endpoint, status, body)),
+        410 => Posted::Gone,
+        // "Container error": the environment is broken, and the runtime must exit.
+        500..=599 => return Err(fatal(endpoint, status, body)),
         _ => Posted::Refused(status),
     };
     // Read the (small) answer to the end so the connection goes back for reuse.

@@ -1,7 +1,22 @@
-//! Where the Runtime API is: `AWS_LAMBDA_RUNTIME_API` in its two forms.
+//! What the environment configures: where the Runtime API is (`AWS_LAMBDA_RUNTIME_API`, in its
+//! two forms) and how many invocations to serve at once (`AWS_LAMBDA_MAX_CONCURRENCY`).
 
-use crate::error::AddressError;
+use std::num::NonZeroUsize;
+
+use crate::error::{AddressError, ConcurrencyError};
 use crate::protocol::API_VERSION;
+
+/// The number of workers `AWS_LAMBDA_MAX_CONCURRENCY` asks for: 1 when it is unset or empty
+/// (default Lambda), N on Lambda Managed Instances. Zero or anything but a number is refused.
+pub(crate) fn max_concurrency(value: Option<&str>) -> Result<NonZeroUsize, ConcurrencyError> {
+    let value = value.map(str::trim).unwrap_or("");
+    if value.is_empty() {
+        return Ok(NonZeroUsize::MIN);
+    }
+    value
+        .parse::<NonZeroUsize>()
+        .map_err(|_| ConcurrencyError(value.to_owned()))
+}
 
 /// Turns the value of `AWS_LAMBDA_RUNTIME_API` into the base URL every endpoint path is appended to,
 /// e.g. `127.0.0.1:9001` → `http://127.0.0.1:9001/2018-06-01`,
@@ -71,6 +86,20 @@ fn is_path_byte(b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_concurrency_is_one_unless_set_to_a_positive_number() {
+        assert_eq!(max_concurrency(None).unwrap().get(), 1);
+        assert_eq!(max_concurrency(Some("")).unwrap().get(), 1);
+        assert_eq!(max_concurrency(Some(" 64 ")).unwrap().get(), 64);
+        for bad in ["0", "-1", "four", "4.0", "1e3", "99999999999999999999999"] {
+            assert_eq!(
+                max_concurrency(Some(bad)),
+                Err(ConcurrencyError(bad.into())),
+                "{bad:?}"
+            );
+        }
+    }
 
     #[test]
     fn host_port_form_gets_scheme_and_version() {

@@ -30,7 +30,9 @@ pub struct Context {
     pub deadline_ms: u64,
     /// `Lambda-Runtime-Invoked-Function-Arn`.
     pub invoked_function_arn: String,
-    /// `Lambda-Runtime-Trace-Id`, also set as `_X_AMZN_TRACE_ID` during the invocation.
+    /// `Lambda-Runtime-Trace-Id`. With one invocation at a time it is also set as
+    /// `_X_AMZN_TRACE_ID` during the invocation; with several (`AWS_LAMBDA_MAX_CONCURRENCY` > 1)
+    /// the environment is shared by every worker, so the trace id is only here.
     pub xray_trace_id: Option<String>,
     /// `Lambda-Runtime-Client-Context`, parsed (mobile SDK invocations).
     pub client_context: Option<serde_json::Value>,
@@ -38,6 +40,9 @@ pub struct Context {
     pub identity: Option<serde_json::Value>,
     /// `Lambda-Runtime-Aws-Tenant-Id` (tenant-isolated functions).
     pub tenant_id: Option<String>,
+    /// `Lambda-Runtime-Invocation-Id`: this attempt of the invocation (absent from older APIs).
+    /// The runtime sends it back with the answer.
+    pub invocation_id: Option<String>,
     /// `AWS_LAMBDA_FUNCTION_NAME`.
     pub function_name: String,
     /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` in MB (0 when unknown).
@@ -113,6 +118,13 @@ impl Context {
             .push_str(text(HEADER_FUNCTION_ARN).unwrap_or(""));
         set_optional(&mut self.xray_trace_id, text(HEADER_TRACE_ID));
         set_optional(&mut self.tenant_id, text(HEADER_TENANT_ID));
+        // Echoed as a header: a value that could not be sent back as one counts as absent.
+        set_optional(
+            &mut self.invocation_id,
+            text(HEADER_INVOCATION_ID)
+                .map(|v| v.trim_matches(HTTP_WHITESPACE))
+                .filter(|v| v.bytes().all(|b| b.is_ascii_graphic())),
+        );
         // Cleared first, so a bad client context leaves no identity from the previous invocation.
         self.identity = None;
         self.client_context = parse_json(headers, HEADER_CLIENT_CONTEXT)?;
@@ -191,8 +203,10 @@ mod tests {
                 r#"{"cognito_identity_id":"id"}"#,
             ),
             ("Lambda-Runtime-Aws-Tenant-Id", "tenant-a"),
+            ("Lambda-Runtime-Invocation-Id", "inv-7"),
         ]);
         ctx.update_from_headers(&map).unwrap();
+        assert_eq!(ctx.invocation_id.as_deref(), Some("inv-7"));
         assert_eq!(ctx.request_id, "req-1");
         assert_eq!(ctx.deadline_ms, 1_700_000_000_123);
         assert_eq!(
@@ -228,13 +242,16 @@ mod tests {
             ("lambda-runtime-trace-id", "Root=1"),
             ("lambda-runtime-aws-tenant-id", "t"),
             ("lambda-runtime-client-context", "{}"),
+            ("lambda-runtime-invocation-id", "i"),
         ]))
         .unwrap();
+        assert_eq!(ctx.invocation_id.as_deref(), Some("i"));
         ctx.update_from_headers(&headers(&[("lambda-runtime-aws-request-id", "b")]))
             .unwrap();
         assert_eq!(ctx.request_id, "b");
         assert_eq!(ctx.xray_trace_id, None);
         assert_eq!(ctx.tenant_id, None);
+        assert_eq!(ctx.invocation_id, None);
         assert_eq!(ctx.client_context, None);
         assert_eq!(ctx.deadline_ms, 0);
     }

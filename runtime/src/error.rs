@@ -163,6 +163,13 @@ pub(crate) enum AddressError {
     Https(String),
 }
 
+/// `AWS_LAMBDA_MAX_CONCURRENCY` is set to something that is not a number of workers.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error(
+    "AWS_LAMBDA_MAX_CONCURRENCY={0:?} is not a number of concurrent invocations: expected a whole number from 1 up (Lambda Managed Instances sets it), or leave it unset"
+)]
+pub(crate) struct ConcurrencyError(pub(crate) String);
+
 /// Why a `/next` answer's headers could not become a `Context`.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub(crate) enum HeaderError {

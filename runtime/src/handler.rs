@@ -12,7 +12,13 @@ use crate::{Context, Error};
 ///
 /// `response` is empty on entry and reused from one invocation to the next, so a handler that
 /// writes into it allocates nothing once warm. Closures and functions of the shape
-/// `FnMut(&[u8], &Context) -> Result<impl AsRef<[u8]>, impl Into<Error>>` are handlers too:
+/// `FnMut(&[u8], &Context) -> Result<impl AsRef<[u8]>, impl Into<Error>>` are handlers too.
+///
+/// [`run`](crate::run) takes a handler that is also `Clone + Send`: on Lambda Managed Instances
+/// (`AWS_LAMBDA_MAX_CONCURRENCY` > 1) each worker thread gets its own clone, so `&mut self`
+/// state is per worker and needs no lock; what the workers must share (a cache, a counter) goes
+/// behind an `Arc`. Plain functions, closures that capture nothing or only `Clone + Send`
+/// values, and `#[derive(Clone)]` structs of such values qualify.
 ///
 /// ```
 /// use lambda_blocking_rt::{Context, Error, Handler};
@@ -42,9 +48,36 @@ where
     }
 }
 
-impl Handler for Box<dyn Handler> {
+/// A handler behind a `Box`, as [`Router`](crate::Router) selects it: `Clone + Send` like the
+/// handler it holds.
+pub struct BoxedHandler(Box<dyn CloneHandler>);
+
+/// A `Handler` that can be cloned through a `Box`.
+trait CloneHandler: Handler + Send {
+    fn clone_box(&self) -> Box<dyn CloneHandler>;
+}
+
+impl<H: Handler + Clone + Send + 'static> CloneHandler for H {
+    fn clone_box(&self) -> Box<dyn CloneHandler> {
+        Box::new(self.clone())
+    }
+}
+
+impl BoxedHandler {
+    pub(crate) fn new<H: Handler + Clone + Send + 'static>(handler: H) -> Self {
+        BoxedHandler(Box::new(handler))
+    }
+}
+
+impl Clone for BoxedHandler {
+    fn clone(&self) -> Self {
+        BoxedHandler(self.0.clone_box())
+    }
+}
+
+impl Handler for BoxedHandler {
     fn call(&mut self, event: &[u8], ctx: &Context, response: &mut Vec<u8>) -> Result<(), Error> {
-        (**self).call(event, ctx, response)
+        self.0.call(event, ctx, response)
     }
 }
 
@@ -92,6 +125,16 @@ where
 pub struct Json<F, In> {
     function: F,
     input: PhantomData<fn(In)>,
+}
+
+// Not derived: that would ask `In: Clone` too.
+impl<F: Clone, In> Clone for Json<F, In> {
+    fn clone(&self) -> Self {
+        Json {
+            function: self.function.clone(),
+            input: PhantomData,
+        }
+    }
 }
 
 impl<F, In, Out, E> Handler for Json<F, In>

@@ -35,6 +35,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handler;
+mod logging;
 mod protocol;
 mod router;
 mod runtime;
@@ -42,7 +43,7 @@ mod shutdown;
 
 pub use context::Context;
 pub use error::Error;
-pub use handler::{Handler, Json, json};
+pub use handler::{BoxedHandler, Handler, Json, json};
 pub use router::Router;
 pub use runtime::{run, run_with_init};
 pub use shutdown::on_shutdown;

@@ -21,6 +21,9 @@ pub(crate) const HEADER_TRACE_ID: &str = "Lambda-Runtime-Trace-Id";
 pub(crate) const HEADER_CLIENT_CONTEXT: &str = "Lambda-Runtime-Client-Context";
 pub(crate) const HEADER_COGNITO_IDENTITY: &str = "Lambda-Runtime-Cognito-Identity";
 pub(crate) const HEADER_TENANT_ID: &str = "Lambda-Runtime-Aws-Tenant-Id";
+/// A nonce per attempt of an invocation; echoed on that attempt's `/response` and `/error`, so
+/// Lambda refuses (410) a late answer instead of giving it to a newer attempt with the same id.
+pub(crate) const HEADER_INVOCATION_ID: &str = "Lambda-Runtime-Invocation-Id";
 
 /// Sent with every error report, equal to the body's `errorType`.
 pub(crate) const HEADER_ERROR_TYPE: &str = "Lambda-Runtime-Function-Error-Type";
@@ -36,6 +39,8 @@ pub(crate) const ENV_LOG_GROUP: &str = "AWS_LAMBDA_LOG_GROUP_NAME";
 pub(crate) const ENV_LOG_STREAM: &str = "AWS_LAMBDA_LOG_STREAM_NAME";
 pub(crate) const ENV_REGION: &str = "AWS_REGION";
 pub(crate) const ENV_INITIALIZATION_TYPE: &str = "AWS_LAMBDA_INITIALIZATION_TYPE";
+/// Lambda Managed Instances: how many invocations one process may serve at once.
+pub(crate) const ENV_MAX_CONCURRENCY: &str = "AWS_LAMBDA_MAX_CONCURRENCY";
 
 // Error types the runtime itself sends.
 pub(crate) const ERROR_INVALID_EVENT: &str = "Runtime.InvalidEvent";

@@ -1,9 +1,10 @@
 //! A `Router`: several handlers in one binary, one of them chosen by the `_HANDLER` setting.
 
+use crate::handler::BoxedHandler;
 use crate::protocol::{ENV_HANDLER, ERROR_NO_SUCH_HANDLER};
 use crate::{Error, Handler};
 
-type Factory = Box<dyn FnOnce() -> Result<Box<dyn Handler>, Error>>;
+type Factory = Box<dyn FnOnce() -> Result<BoxedHandler, Error>>;
 
 /// Handlers registered by name; [`Router::select`] builds the one a function is configured for.
 ///
@@ -20,6 +21,15 @@ type Factory = Box<dyn FnOnce() -> Result<Box<dyn Handler>, Error>>;
 /// assert!(err.message().contains("upper, lower"));
 /// ```
 ///
+/// A router with a single handler serves it under any name:
+///
+/// ```
+/// use lambda_blocking_rt::{Context, Error, Router};
+///
+/// let one = Router::new().route("orders", |e: &[u8], _: &Context| Ok::<_, Error>(e.to_vec()));
+/// assert!(one.select("bootstrap").is_ok());
+/// ```
+///
 /// In `main`: `lambda_blocking_rt::run_with_init(|| router.select_from_env())`.
 #[derive(Default)]
 pub struct Router {
@@ -33,7 +43,11 @@ impl Router {
     }
 
     /// Registers a ready-made handler under `name`.
-    pub fn route(self, name: impl Into<String>, handler: impl Handler + 'static) -> Self {
+    pub fn route(
+        self,
+        name: impl Into<String>,
+        handler: impl Handler + Clone + Send + 'static,
+    ) -> Self {
         self.route_init(name, move || Ok::<_, Error>(handler))
     }
 
@@ -41,10 +55,10 @@ impl Router {
     /// as an init error.
     pub fn route_init<H, F>(mut self, name: impl Into<String>, init: F) -> Self
     where
-        H: Handler + 'static,
+        H: Handler + Clone + Send + 'static,
         F: FnOnce() -> Result<H, Error> + 'static,
     {
-        let factory: Factory = Box::new(move || init().map(|h| Box::new(h) as Box<dyn Handler>));
+        let factory: Factory = Box::new(move || init().map(BoxedHandler::new));
         self.routes.push((name.into(), factory));
         self
     }
@@ -55,10 +69,12 @@ impl Router {
     }
 
     /// Builds the handler registered as `name`; an empty name selects the first one registered.
-    /// An unknown name is an error of type `Runtime.NoSuchHandler` that lists the known names.
-    pub fn select(mut self, name: &str) -> Result<Box<dyn Handler>, Error> {
+    /// A router with one handler serves it whatever the name (`bootstrap`, `index.handler`: the
+    /// function's Handler setting need not match). With several, an unknown name is an error of
+    /// type `Runtime.NoSuchHandler` that lists the known names.
+    pub fn select(mut self, name: &str) -> Result<BoxedHandler, Error> {
         let name = name.trim();
-        let index = if name.is_empty() && !self.routes.is_empty() {
+        let index = if self.routes.len() == 1 || (name.is_empty() && !self.routes.is_empty()) {
             Some(0)
         } else {
             self.routes.iter().position(|(n, _)| n == name)
@@ -76,7 +92,7 @@ impl Router {
     }
 
     /// [`Router::select`] with the function's `_HANDLER` setting.
-    pub fn select_from_env(self) -> Result<Box<dyn Handler>, Error> {
+    pub fn select_from_env(self) -> Result<BoxedHandler, Error> {
         let name = std::env::var(ENV_HANDLER).unwrap_or_default();
         self.select(&name)
     }

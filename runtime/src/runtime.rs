@@ -1,15 +1,18 @@
-//! The invoke loop: init, then poll `/next` → call the handler → answer, forever.
+//! The invoke loop: init, then poll `/next` → call the handler → answer, forever; on the calling
+//! thread, or on N worker threads at once (Lambda Managed Instances).
 
 use std::any::Any;
 use std::convert::Infallible;
+use std::num::NonZeroUsize;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
+use std::sync::Once;
 use std::time::{Duration, Instant};
 
-use crate::client::{Posted, RuntimeApi};
-use crate::error::{AddressError, ApiError, HeaderError};
+use crate::client::{Invocation, Posted, RuntimeApi};
+use crate::error::{AddressError, ApiError, ConcurrencyError, HeaderError};
 use crate::protocol::*;
-use crate::{Context, Error, Handler, config};
+use crate::{Context, Error, Handler, config, logging};
 
 /// How long a failing connection to the Runtime API is retried before the runtime gives up.
 const RETRY_BUDGET: Duration = Duration::from_secs(10);
@@ -23,7 +26,17 @@ const SHORT_ERROR_MESSAGE: usize = 4096;
 /// Runs `handler` for every invocation until the process is stopped.
 ///
 /// Returns only when the runtime cannot go on, with the exit code to end the process with:
-/// 2 when `AWS_LAMBDA_RUNTIME_API` is missing or unusable, 1 when the Runtime API failed.
+/// 2 when `AWS_LAMBDA_RUNTIME_API` or `AWS_LAMBDA_MAX_CONCURRENCY` is unusable, 1 when the
+/// Runtime API failed.
+///
+/// With `AWS_LAMBDA_MAX_CONCURRENCY` = N > 1 (Lambda Managed Instances), N worker threads each
+/// serve invocations on their own connection, each with its own clone of `handler` (hence
+/// `Clone + Send`; see [`Handler`]). Unset or 1: one loop on the calling thread, no other
+/// thread. Worker threads get Rust's default stack of 2 MiB (only the pages touched count
+/// against memory); `RUST_MIN_STACK` (bytes) changes it.
+///
+/// Unless the program installed a logger first, `run` installs the Lambda-style logger (the
+/// `logging` feature, on by default: see the crate's README).
 ///
 /// ```no_run
 /// use lambda_blocking_rt::{Context, Error};
@@ -32,12 +45,13 @@ const SHORT_ERROR_MESSAGE: usize = 4096;
 ///     lambda_blocking_rt::run(|event: &[u8], _ctx: &Context| Ok::<_, Error>(event.to_vec()))
 /// }
 /// ```
-pub fn run<H: Handler>(handler: H) -> ExitCode {
+pub fn run<H: Handler + Clone + Send>(handler: H) -> ExitCode {
     run_with_init(move || Ok::<_, Error>(handler))
 }
 
-/// Like [`run`], but builds the handler first and reports a failure to build it (an `Err` or a
-/// panic) to Lambda as an init error, then returns exit code 1.
+/// Like [`run`], but builds the handler first (once, however many workers serve it) and reports
+/// a failure to build it (an `Err` or a panic) to Lambda as an init error, then returns exit
+/// code 1.
 ///
 /// ```no_run
 /// use lambda_blocking_rt::{Context, Error, Router};
@@ -50,24 +64,26 @@ pub fn run<H: Handler>(handler: H) -> ExitCode {
 /// ```
 pub fn run_with_init<H, F>(init: F) -> ExitCode
 where
-    H: Handler,
+    H: Handler + Clone + Send,
     F: FnOnce() -> Result<H, Error>,
 {
+    logging::install();
     let base = match std::env::var(ENV_RUNTIME_API) {
-        Ok(value) => config::base_url(&value),
-        Err(_) => Err(AddressError::Missing),
+        Ok(value) => config::base_url(&value).map_err(|e| e.to_string()),
+        Err(_) => Err(AddressError::Missing.to_string()),
     };
-    let base = match base {
-        Ok(base) => base,
-        Err(e) => {
-            // Said plainly on stderr: a logger may not be set up, and this is a person's mistake.
+    let workers = config::max_concurrency(std::env::var(ENV_MAX_CONCURRENCY).ok().as_deref());
+    let (base, workers) = match (base, workers) {
+        (Ok(base), Ok(workers)) => (base, workers),
+        (Err(e), _) | (_, Err(ConcurrencyError(e))) => {
+            // Said plainly on stderr: a logger may not show it, and this is a person's mistake.
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
     install_panic_hook();
     crate::shutdown::install();
-    let mut api = RuntimeApi::new(base);
+    let mut api = RuntimeApi::new(base.clone());
 
     let handler = match catch_unwind(AssertUnwindSafe(init)) {
         Ok(Ok(handler)) => handler,
@@ -79,33 +95,113 @@ where
             );
         }
     };
-    match serve(&mut api, handler) {
-        Err(e) => {
-            log::error!("the Runtime API failed, so this runtime exits: {e}");
-            ExitCode::FAILURE
-        }
+    // SAFETY: no handler code has run yet, and the runtime has started no thread that reads the
+    // environment (the shutdown hook thread, if any, only waits on its socket).
+    unsafe { std::env::remove_var(ENV_TRACE_ID) };
+    if workers.get() == 1 {
+        let Err(e) = serve(&mut api, handler, TraceEnv::Set);
+        logging::fatal!("the Runtime API failed, so this runtime exits: {e}");
+        return ExitCode::FAILURE;
     }
+    serve_concurrently(api, &base, handler, workers)
 }
 
 fn fail_init(api: &mut RuntimeApi, error: Error) -> ExitCode {
-    log::error!("init failed: {error}");
+    logging::fatal!("init failed: {error}");
     match report(&error, |e| api.report_init_error(e)) {
         Ok(Posted::Accepted) => {}
-        Ok(other) => log::error!("POST /runtime/init/error was not accepted: {other:?}"),
-        Err(e) => log::error!("could not report the init error: {e}"),
+        Ok(other) => logging::fatal!("POST /runtime/init/error was not accepted: {other:?}"),
+        Err(e) => logging::fatal!("could not report the init error: {e}"),
     }
     ExitCode::FAILURE
 }
 
+/// Whether the loop sets `_X_AMZN_TRACE_ID` for each invocation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TraceEnv {
+    /// One invocation at a time: the variable follows the invocation's trace header.
+    Set,
+    /// Several at once: the environment is the process's, shared by every worker, and changing
+    /// it while other threads run is undefined behaviour. The trace id is in `Context` only.
+    Leave,
+}
+
+/// N workers, each its own loop on its own connection with its own clone of the handler.
+/// Returns only if every worker stopped; a fatal Runtime API status ends the process at once.
+fn serve_concurrently<H: Handler + Clone + Send>(
+    first: RuntimeApi,
+    base: &str,
+    handler: H,
+    workers: NonZeroUsize,
+) -> ExitCode {
+    let workers = workers.get();
+    log::debug!("serving up to {workers} invocations at once, one worker thread each");
+    let mut first = Some(first);
+    std::thread::scope(|scope| {
+        for n in 0..workers {
+            let mut api = first
+                .take()
+                .unwrap_or_else(|| RuntimeApi::new(base.to_owned()));
+            let handler = handler.clone();
+            let worker = move || {
+                let outcome = catch_unwind(AssertUnwindSafe(|| {
+                    let Err(e) = serve(&mut api, handler, TraceEnv::Leave);
+                    e
+                }));
+                match outcome {
+                    Ok(e) => exit_once(&e),
+                    // Handler panics are caught per invocation; this is a fault of the runtime
+                    // itself. The other workers go on serving.
+                    Err(payload) => log::error!(
+                        "worker {n} stopped: {}; {} others go on",
+                        panic_message(&*payload),
+                        workers - 1
+                    ),
+                }
+            };
+            let spawned = std::thread::Builder::new()
+                .name(format!("lambda-worker-{n}"))
+                .spawn_scoped(scope, worker);
+            if let Err(e) = spawned {
+                logging::fatal!("could not start worker {n} of {workers}: {e}");
+                if n == 0 {
+                    return;
+                }
+                break;
+            }
+        }
+    });
+    logging::fatal!("every worker stopped, so this runtime exits");
+    ExitCode::FAILURE
+}
+
+/// Ends the process for a fatal Runtime API failure seen by one worker: logged once, exit 1
+/// at once. Invocations other workers have in flight are abandoned; the Runtime API reported
+/// the environment broken, so their answers could not be delivered anyway, and Lambda reports
+/// them failed and starts a new environment.
+fn exit_once(error: &ApiError) -> ! {
+    static EXIT: Once = Once::new();
+    EXIT.call_once(|| {
+        logging::fatal!("the Runtime API failed, so this runtime exits: {error}");
+        std::process::exit(1)
+    });
+    // Another worker is ending the process; wait for it.
+    loop {
+        std::thread::park();
+    }
+}
+
 /// The loop. Buffers live across invocations, so a warm invocation allocates only what the
 /// HTTP layer and the handler do.
-fn serve<H: Handler>(api: &mut RuntimeApi, mut handler: H) -> Result<Infallible, ApiError> {
+fn serve<H: Handler>(
+    api: &mut RuntimeApi,
+    mut handler: H,
+    trace_env: TraceEnv,
+) -> Result<Infallible, ApiError> {
     let mut ctx = Context::from_env();
     let mut event = Vec::new();
     let mut response = Vec::new();
     let mut scratch = Vec::new();
-    // SAFETY: as in `set_trace_id`; no handler code has run yet.
-    unsafe { std::env::remove_var(ENV_TRACE_ID) };
     let mut trace_id: Option<String> = None;
     loop {
         let next = with_retries(|| api.next_invocation(&mut event))?;
@@ -123,7 +219,10 @@ fn serve<H: Handler>(api: &mut RuntimeApi, mut handler: H) -> Result<Infallible,
                     ),
                 )),
                 None => {
-                    set_trace_id(&mut trace_id, ctx.xray_trace_id.as_deref());
+                    if trace_env == TraceEnv::Set {
+                        set_trace_id(&mut trace_id, ctx.xray_trace_id.as_deref());
+                    }
+                    logging::enter(&ctx);
                     response.clear();
                     match catch_unwind(AssertUnwindSafe(|| {
                         handler.call(&event, &ctx, &mut response)
@@ -136,21 +235,28 @@ fn serve<H: Handler>(api: &mut RuntimeApi, mut handler: H) -> Result<Infallible,
                 }
             },
         };
-        answer(api, &ctx.request_id, outcome, &response, &mut scratch)?;
+        let invocation = Invocation {
+            request_id: &ctx.request_id,
+            invocation_id: ctx.invocation_id.as_deref(),
+        };
+        let answered = answer(api, &invocation, outcome, &response, &mut scratch);
+        logging::leave();
+        answered?;
     }
 }
 
-/// Sends exactly one answer for `request_id`: the response, or the error (including the error
+/// Sends exactly one answer for the invocation: the response, or the error (including the error
 /// that replaces a response the API refused as too large).
 fn answer(
     api: &mut RuntimeApi,
-    request_id: &str,
+    invocation: &Invocation<'_>,
     outcome: Result<(), Error>,
     response: &[u8],
     scratch: &mut Vec<u8>,
 ) -> Result<(), ApiError> {
+    let request_id = invocation.request_id;
     let error = match outcome {
-        Ok(()) => match with_retries(|| api.post_response(request_id, response))? {
+        Ok(()) => match with_retries(|| api.post_response(invocation, response))? {
             Posted::Accepted => return Ok(()),
             Posted::TooLarge => Error::new(
                 ERROR_RESPONSE_TOO_LARGE,
@@ -159,6 +265,10 @@ fn answer(
                     response.len()
                 ),
             ),
+            Posted::Gone => {
+                log_gone(request_id, "response");
+                return Ok(());
+            }
             Posted::Refused(status) => {
                 log::error!("the response for {request_id} was refused with HTTP {status}");
                 return Ok(());
@@ -169,13 +279,22 @@ fn answer(
             error
         }
     };
-    match report(&error, |e| api.post_error(request_id, e, scratch))? {
+    match report(&error, |e| api.post_error(invocation, e, scratch))? {
         Posted::Accepted => {}
+        Posted::Gone => log_gone(request_id, "error report"),
         refused => {
             log::error!("the error report for {request_id} was refused ({refused:?}): {error}")
         }
     }
     Ok(())
+}
+
+/// A 410: Lambda already gave up on this invocation (it timed out, or this attempt was
+/// superseded), so its answer is refused. Nothing is wrong with the environment: go on.
+fn log_gone(request_id: &str, what: &str) {
+    log::warn!(
+        "invocation {request_id} already timed out: its {what} was refused (HTTP 410 Gone); serving the next one"
+    );
 }
 
 /// Sends `error` with `post` (retrying transport failures); an error report the API refuses as
@@ -225,8 +344,9 @@ fn set_trace_id(current: &mut Option<String>, trace_id: Option<&str>) {
     if current.as_deref() == trace_id {
         return;
     }
-    // SAFETY: the runtime's loop is the only thread the runtime runs, and it changes the
-    // variable between invocations, while no handler code runs on it.
+    // SAFETY: only with one invocation at a time (`TraceEnv::Set`): the loop is the only thread
+    // the runtime runs, and it changes the variable between invocations, while no handler code
+    // runs on it.
     unsafe {
         match trace_id {
             Some(id) => std::env::set_var(ENV_TRACE_ID, id),
@@ -261,10 +381,6 @@ fn install_panic_hook() {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        if log::log_enabled!(log::Level::Error) {
-            log::error!("handler panicked{place}: {message}");
-        } else {
-            eprintln!("handler panicked{place}: {message}");
-        }
+        logging::fatal!("handler panicked{place}: {message}");
     }));
 }

@@ -142,10 +142,10 @@ fn next_answering_500_exits_non_zero_promptly_without_spinning() {
 }
 
 #[test]
-fn forbidden_or_gone_when_answering_exits_non_zero() {
+fn container_error_when_answering_exits_non_zero() {
     for (endpoint, handler, status) in [
-        (Endpoint::Response, "echo", 403),
-        (Endpoint::Error, "error", 410),
+        (Endpoint::Response, "echo", 500),
+        (Endpoint::Error, "error", 503),
     ] {
         let api = FakeApi::start();
         api.inject(endpoint, Fault::Status(status));

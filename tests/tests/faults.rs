@@ -188,15 +188,15 @@ rows! {
     next_413_exits: "echo", Next, Fault::Status(413) => Expect::Exits("HTTP 413");
     next_500_exits: "echo", Next, Fault::Status(500) => Expect::Exits("HTTP 500");
     response_400_is_logged_and_serving_goes_on: "echo", Response, Fault::Status(400) => Expect::FirstRefused("refused with HTTP 400");
-    response_403_exits: "echo", Response, Fault::Status(403) => Expect::Exits("HTTP 403");
+    response_403_is_logged_and_serving_goes_on: "echo", Response, Fault::Status(403) => Expect::FirstRefused("refused with HTTP 403");
     response_404_is_logged_and_serving_goes_on: "echo", Response, Fault::Status(404) => Expect::FirstRefused("refused with HTTP 404");
-    response_410_exits: "echo", Response, Fault::Status(410) => Expect::Exits("HTTP 410");
+    response_410_late_answer_is_logged_and_serving_goes_on: "echo", Response, Fault::Status(410) => Expect::FirstRefused("already timed out: its response was refused (HTTP 410 Gone)");
     response_413_becomes_a_size_error: "echo", Response, Fault::Status(413) => Expect::FirstFailsWith("Function.ResponseSizeTooLarge");
     response_500_exits: "echo", Response, Fault::Status(500) => Expect::Exits("HTTP 500");
     error_400_is_logged_and_serving_goes_on: "error", Error, Fault::Status(400) => Expect::FirstRefused("Refused(400)");
-    error_403_exits: "error", Error, Fault::Status(403) => Expect::Exits("HTTP 403");
+    error_403_is_logged_and_serving_goes_on: "error", Error, Fault::Status(403) => Expect::FirstRefused("Refused(403)");
     error_404_is_logged_and_serving_goes_on: "error", Error, Fault::Status(404) => Expect::FirstRefused("Refused(404)");
-    error_410_exits: "error", Error, Fault::Status(410) => Expect::Exits("HTTP 410");
+    error_410_late_answer_is_logged_and_serving_goes_on: "error", Error, Fault::Status(410) => Expect::FirstRefused("already timed out: its error report was refused (HTTP 410 Gone)");
     error_413_is_sent_again_shortened: "error", Error, Fault::Status(413) => Expect::Served;
     error_500_exits: "error", Error, Fault::Status(500) => Expect::Exits("HTTP 500");
 }
