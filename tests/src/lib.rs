@@ -8,7 +8,7 @@ mod process;
 mod server;
 pub mod soak;
 
-pub use process::{Bootstrap, bootstrap_path, test_binary_path};
+pub use process::{Bootstrap, bootstrap_path, function_binary_path, test_binary_path};
 pub use server::{Endpoint, FakeApi, Fault, Invocation, Post};
 
 /// Reads a fixture file from `tests/fixtures/`.

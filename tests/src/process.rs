@@ -30,6 +30,24 @@ pub fn bootstrap_path() -> PathBuf {
     .clone()
 }
 
+/// One shipped function's own binary (`bootstrap/src/bin/<name>.rs`, one handler): from
+/// `$BOOTSTRAP_FUNCTIONS/<name>/bootstrap` when set (the packaged builds), else built on first
+/// use.
+pub fn function_binary_path(name: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("BOOTSTRAP_FUNCTIONS") {
+        return Path::new(&dir).join(name).join("bootstrap");
+    }
+    escargot::CargoBuild::new()
+        .manifest_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
+        .package("bootstrap")
+        .bin(name)
+        .current_release()
+        .run()
+        .unwrap_or_else(|e| panic!("building {name}: {e}"))
+        .path()
+        .to_path_buf()
+}
+
 /// A binary of this test crate (a user's function written with `lambda-blocking-rt`), built on first use.
 pub fn test_binary_path(name: &str) -> PathBuf {
     escargot::CargoBuild::new()

@@ -1,6 +1,37 @@
 //! Every shipped handler, through the real bootstrap and the fake Runtime API.
 
-use lambda_blocking_rt_tests::{Endpoint, FakeApi, Invocation, PATIENCE, fixture, launch};
+use lambda_blocking_rt_tests::{
+    Bootstrap, Endpoint, FakeApi, Invocation, PATIENCE, fixture, function_binary_path, lambda_env,
+    launch,
+};
+
+#[test]
+fn one_function_binary_serves_its_handler_whatever_handler_says() {
+    // Lambda passes the function's Handler setting as _HANDLER: `bootstrap` is the usual value
+    // (cargo lambda deploy sets it), and a one-handler binary must not refuse it.
+    let binary = function_binary_path("fibonacci");
+    let runner = std::env::var_os("BOOTSTRAP_RUNNER").filter(|r| !r.is_empty());
+    for setting in ["bootstrap", "index.handler", "", "fibonacci"] {
+        let api = FakeApi::start();
+        let ids = api.push_events([&br#"{"n":10}"#[..]]);
+        let env = lambda_env(&api, setting, &[]);
+        let mut process = Bootstrap::spawn_binary(&binary, runner.as_deref(), &env);
+        let answers = api.wait_answers(&ids, PATIENCE);
+        assert_eq!(answers[0].json()["result"], 55, "_HANDLER={setting:?}");
+        assert!(
+            process.is_running(),
+            "_HANDLER={setting:?}: {}",
+            process.stderr()
+        );
+        assert!(
+            api.posts()
+                .iter()
+                .all(|p| p.endpoint != Endpoint::InitError),
+            "_HANDLER={setting:?}: {:?}",
+            api.posts()
+        );
+    }
+}
 
 #[test]
 fn echo_returns_every_event_byte_for_byte() {

@@ -1,6 +1,6 @@
 //! Log output: quiet by default, one JSON object per line when Lambda asks for JSON.
 
-use lambda_blocking_rt_tests::{FakeApi, PATIENCE, launch};
+use lambda_blocking_rt_tests::{Endpoint, FakeApi, Fault, Invocation, PATIENCE, launch};
 
 #[test]
 fn nothing_is_logged_per_invocation_at_the_default_level() {
@@ -64,4 +64,66 @@ fn lambda_log_level_debug_shows_handler_errors() {
     );
     let (logged, stderr) = bootstrap.wait_stderr(&expected, PATIENCE);
     assert!(logged, "{stderr}");
+}
+
+#[test]
+fn json_log_lines_carry_the_tenant_id_when_the_invocation_has_one() {
+    let api = FakeApi::start();
+    let id = api.push(
+        Invocation::new(r#"{"message":"tenant says hi"}"#)
+            .header("Lambda-Runtime-Aws-Tenant-Id", "tenant-42"),
+    );
+    let bootstrap = launch(&api, "panic", &[("AWS_LAMBDA_LOG_FORMAT", "json")]);
+    api.wait_answers(std::slice::from_ref(&id), PATIENCE);
+    let (_, stderr) = bootstrap.wait_stderr("tenant says hi", PATIENCE);
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("tenant says hi"))
+        .unwrap_or_else(|| panic!("no panic line: {stderr}"));
+    let record: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(record["requestId"], id.as_str());
+    assert_eq!(record["tenantId"], "tenant-42");
+}
+
+#[test]
+fn trace_level_never_dumps_event_or_response_bodies() {
+    // At TRACE, the HTTP client hex-dumps every body it sends and receives: customer data that
+    // must not reach the logs unless RUST_LOG asks for the client's records by name.
+    let secret = "card-4111-1111-1111-1111";
+    let api = FakeApi::start();
+    let ids = api.push_events([format!(r#"{{"secret":"{secret}"}}"#)]);
+    let mut bootstrap = launch(&api, "echo", &[("AWS_LAMBDA_LOG_LEVEL", "TRACE")]);
+    api.wait_answers(&ids, PATIENCE);
+    bootstrap.signal("TERM");
+    bootstrap.wait_exit(PATIENCE).expect("exits on SIGTERM");
+    let stderr = bootstrap.stderr();
+    assert!(!stderr.contains(secret), "{stderr}");
+    assert!(!stderr.contains("Request {"), "{stderr}");
+
+    // Asked for by name, the client's records are there.
+    let api = FakeApi::start();
+    let ids = api.push_events([&b"{}"[..]]);
+    let bootstrap = launch(&api, "echo", &[("RUST_LOG", "info,ureq=debug")]);
+    api.wait_answers(&ids, PATIENCE);
+    let (found, stderr) = bootstrap.wait_stderr("Connected TcpStream", PATIENCE);
+    assert!(
+        found,
+        "RUST_LOG=ureq=debug shows the client's records: {stderr}"
+    );
+}
+
+#[test]
+fn a_fatal_exit_says_why_on_stderr_even_when_logging_is_off() {
+    // RUST_LOG=off silences the logger; the one line that explains the exit still appears.
+    let api = FakeApi::start();
+    api.inject(Endpoint::Next, Fault::Status(500));
+    let mut bootstrap = launch(&api, "echo", &[("RUST_LOG", "off")]);
+    let status = bootstrap.wait_exit(PATIENCE).expect("exits");
+    assert_eq!(status.code(), Some(1));
+    let stderr = bootstrap.stderr();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: the Runtime API failed") && stderr.contains("HTTP 500"),
+        "{stderr}"
+    );
 }
