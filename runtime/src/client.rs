@@ -275,18 +275,39 @@ fn invocation_url<'a>(url: &'a mut String, base: &str, request_id: &str, suffix:
     url
 }
 
-/// Sends `error` as the error JSON (serialized into `scratch`), its type also as a header.
+/// The largest X-Ray cause document sent: larger ones are left out, as the AWS runtimes do.
+const MAX_XRAY_CAUSE_BYTES: usize = 1024 * 1024;
+
+/// Sends `error` as the error JSON (serialized into `scratch`), its type also as a header, and
+/// its X-Ray cause document as `Lambda-Runtime-Function-Xray-Error-Cause` when under 1 MiB.
 fn send_error(
     request: RequestBuilder<WithBody>,
     error: &Error,
     scratch: &mut Vec<u8>,
 ) -> Result<Response<Body>, ureq::Error> {
     scratch.clear();
+    error.write_xray_cause(working_directory(), scratch);
+    let cause_len = scratch.len();
     error.write_json(scratch);
-    request
+    let (cause, body) = scratch.split_at(cause_len);
+    let mut request = request
         .header(HEADER_ERROR_TYPE, error.header_safe_type().as_ref())
-        .content_type("application/json")
-        .send(&scratch[..])
+        .content_type("application/json");
+    // The document is ASCII JSON (non-ASCII characters escaped), so always a valid header value.
+    if let (1..MAX_XRAY_CAUSE_BYTES, Ok(cause)) = (cause.len(), std::str::from_utf8(cause)) {
+        request = request.header(HEADER_XRAY_ERROR_CAUSE, cause);
+    }
+    request.send(body)
+}
+
+/// The process's working directory, for X-Ray causes: read once.
+fn working_directory() -> &'static str {
+    static CWD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CWD.get_or_init(|| {
+        std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default()
+    })
 }
 
 fn posted(

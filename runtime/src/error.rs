@@ -29,6 +29,18 @@ use serde::Serialize;
 pub struct Error {
     error_type: Cow<'static, str>,
     message: String,
+    /// The `stackTrace` lines: where a panic happened, and the error's chain of sources.
+    stack_trace: Vec<String>,
+    /// Where a panic happened, for the X-Ray cause's stack frame.
+    location: Option<Location>,
+}
+
+/// A place in the source: `file:line:column`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Location {
+    pub(crate) file: String,
+    pub(crate) line: u32,
+    pub(crate) column: u32,
 }
 
 impl Error {
@@ -37,7 +49,31 @@ impl Error {
         Error {
             error_type: error_type.into(),
             message: message.into(),
+            stack_trace: Vec::new(),
+            location: None,
         }
+    }
+
+    /// A panic's report: its message, and where it happened when known.
+    pub(crate) fn panicked(
+        error_type: &'static str,
+        message: String,
+        location: Option<Location>,
+    ) -> Self {
+        let mut error = Error::new(error_type, message);
+        if let Some(at) = &location {
+            error
+                .stack_trace
+                .push(format!("panicked at {}:{}:{}", at.file, at.line, at.column));
+        }
+        error.location = location;
+        error
+    }
+
+    /// The `stackTrace` Lambda reports: `panicked at file:line:column` for a panic, and
+    /// `caused by: ...` for each source of an error converted with `?`.
+    pub fn stack_trace(&self) -> &[String] {
+        &self.stack_trace
     }
 
     /// The `errorType` Lambda reports.
@@ -66,24 +102,24 @@ impl Error {
             self.message.len() - end
         );
         Error {
-            error_type: self.error_type.clone(),
             message,
+            ..self.clone()
         }
     }
 
-    /// Serializes the error JSON body `{"errorType", "errorMessage", "stackTrace": []}` into `out`.
+    /// Serializes the error JSON body `{"errorType", "errorMessage", "stackTrace"}` into `out`.
     pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Body<'a> {
             error_type: &'a str,
             error_message: &'a str,
-            stack_trace: [(); 0],
+            stack_trace: &'a [String],
         }
         let body = Body {
             error_type: &self.error_type,
             error_message: &self.message,
-            stack_trace: [],
+            stack_trace: &self.stack_trace,
         };
         // Writing string fields into a Vec cannot fail: serde_json escapes every character.
         if serde_json::to_writer(&mut *out, &body).is_err() {
@@ -91,6 +127,52 @@ impl Error {
             out.extend_from_slice(
                 br#"{"errorType":"Runtime.Unknown","errorMessage":"","stackTrace":[]}"#,
             );
+        }
+    }
+
+    /// Serializes the X-Ray cause document Lambda takes in `Lambda-Runtime-Function-Xray-Error-Cause`
+    /// into `out`: `{"working_directory", "exceptions": [{"type", "message", "stack"}], "paths"}`,
+    /// with a stack frame for a panic's location. Non-ASCII characters are written as `\u`
+    /// escapes, so the document is a valid header value.
+    pub(crate) fn write_xray_cause(&self, working_directory: &str, out: &mut Vec<u8>) {
+        #[derive(Serialize)]
+        struct Cause<'a> {
+            working_directory: &'a str,
+            exceptions: [Exception<'a>; 1],
+            paths: &'a [&'a str],
+        }
+        #[derive(Serialize)]
+        struct Exception<'a> {
+            #[serde(rename = "type")]
+            error_type: &'a str,
+            message: &'a str,
+            stack: &'a [Frame<'a>],
+        }
+        #[derive(Serialize)]
+        struct Frame<'a> {
+            path: &'a str,
+            line: u32,
+            label: &'a str,
+        }
+        let frame = self.location.as_ref().map(|at| Frame {
+            path: &at.file,
+            line: at.line,
+            label: "panic",
+        });
+        let path = self.location.as_ref().map(|at| at.file.as_str());
+        let cause = Cause {
+            working_directory,
+            exceptions: [Exception {
+                error_type: &self.error_type,
+                message: &self.message,
+                stack: frame.as_slice(),
+            }],
+            paths: path.as_slice(),
+        };
+        let mut serializer = serde_json::Serializer::with_formatter(&mut *out, AsciiOnly);
+        // Writing string fields into a Vec cannot fail.
+        if cause.serialize(&mut serializer).is_err() {
+            out.clear();
         }
     }
 
@@ -129,10 +211,41 @@ impl<E: std::error::Error> From<E> for Error {
             message.push_str(&cause.to_string());
             source = cause.source();
         }
+        let mut stack_trace = Vec::new();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            stack_trace.push(format!("caused by: {cause}"));
+            source = cause.source();
+        }
         Error {
             error_type: Cow::Borrowed(short_type_name::<E>()),
             message,
+            stack_trace,
+            location: None,
         }
+    }
+}
+
+/// JSON with every non-ASCII character escaped (`é` → `\u00e9`), for HTTP header values.
+struct AsciiOnly;
+
+impl serde_json::ser::Formatter for AsciiOnly {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut rest = fragment;
+        while let Some(at) = rest.find(|c: char| !c.is_ascii()) {
+            writer.write_all(rest[..at].as_bytes())?;
+            let c = rest[at..].chars().next().unwrap_or_default();
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                write!(writer, "\\u{unit:04x}")?;
+            }
+            rest = &rest[at + c.len_utf8()..];
+        }
+        writer.write_all(rest.as_bytes())
     }
 }
 
@@ -220,6 +333,47 @@ mod tests {
     }
 
     #[test]
+    fn a_panic_carries_its_location_in_the_stack_trace_and_the_xray_cause() {
+        let at = Location {
+            file: "src/main.rs".into(),
+            line: 12,
+            column: 5,
+        };
+        let e = Error::panicked("Runtime.HandlerPanic", "boom é".into(), Some(at));
+        assert_eq!(
+            json(&e)["stackTrace"],
+            serde_json::json!(["panicked at src/main.rs:12:5"])
+        );
+        let mut out = Vec::new();
+        e.write_xray_cause("/var/task", &mut out);
+        assert!(out.is_ascii(), "{}", String::from_utf8_lossy(&out));
+        let cause: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            cause,
+            serde_json::json!({
+                "working_directory": "/var/task",
+                "exceptions": [{
+                    "type": "Runtime.HandlerPanic",
+                    "message": "boom é",
+                    "stack": [{"path": "src/main.rs", "line": 12, "label": "panic"}]
+                }],
+                "paths": ["src/main.rs"]
+            })
+        );
+    }
+
+    #[test]
+    fn xray_cause_escapes_every_non_ascii_character() {
+        let mut out = Vec::new();
+        Error::new("T", "😀 \u{7f} ü").write_xray_cause("/", &mut out);
+        assert!(out.is_ascii());
+        let cause: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(cause["exceptions"][0]["message"], "😀 \u{7f} ü");
+        assert_eq!(cause["exceptions"][0]["stack"], serde_json::json!([]));
+        assert_eq!(cause["paths"], serde_json::json!([]));
+    }
+
+    #[test]
     fn serializes_type_message_and_empty_stack_trace() {
         let v = json(&Error::new("DemoError", "boom"));
         assert_eq!(
@@ -263,6 +417,14 @@ mod tests {
         assert_eq!(
             e.message(),
             "could not read the count: invalid digit found in string"
+        );
+        assert_eq!(
+            e.stack_trace(),
+            ["caused by: invalid digit found in string"]
+        );
+        assert_eq!(
+            json(&e)["stackTrace"],
+            serde_json::json!(["caused by: invalid digit found in string"])
         );
     }
 

@@ -27,6 +27,8 @@ pub(crate) const HEADER_INVOCATION_ID: &str = "Lambda-Runtime-Invocation-Id";
 
 /// Sent with every error report, equal to the body's `errorType`.
 pub(crate) const HEADER_ERROR_TYPE: &str = "Lambda-Runtime-Function-Error-Type";
+/// Sent with error reports: the X-Ray cause document (JSON), left out when 1 MiB or more.
+pub(crate) const HEADER_XRAY_ERROR_CAUSE: &str = "Lambda-Runtime-Function-Xray-Error-Cause";
 
 // Environment.
 pub(crate) const ENV_RUNTIME_API: &str = "AWS_LAMBDA_RUNTIME_API";

@@ -10,7 +10,7 @@ use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use crate::client::{Invocation, Posted, RuntimeApi};
-use crate::error::{AddressError, ApiError, ConcurrencyError, HeaderError};
+use crate::error::{AddressError, ApiError, ConcurrencyError, HeaderError, Location};
 use crate::protocol::*;
 use crate::{Context, Error, Handler, config, logging};
 
@@ -88,12 +88,7 @@ where
     let handler = match catch_unwind(AssertUnwindSafe(init)) {
         Ok(Ok(handler)) => handler,
         Ok(Err(error)) => return fail_init(&mut api, error),
-        Err(payload) => {
-            return fail_init(
-                &mut api,
-                Error::new(ERROR_HANDLER_PANIC, panic_message(&*payload)),
-            );
-        }
+        Err(payload) => return fail_init(&mut api, panic_error(&*payload)),
     };
     // SAFETY: no handler code has run yet, and the runtime has started no thread that reads the
     // environment (the shutdown hook thread, if any, only waits on its socket).
@@ -228,9 +223,7 @@ fn serve<H: Handler>(
                         handler.call(&event, &ctx, &mut response)
                     })) {
                         Ok(result) => result,
-                        Err(payload) => {
-                            Err(Error::new(ERROR_HANDLER_PANIC, panic_message(&*payload)))
-                        }
+                        Err(payload) => Err(panic_error(&*payload)),
                     }
                 }
             },
@@ -372,15 +365,34 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-/// Panics are reported to Lambda by the loop; the hook only logs where it happened, through
-/// `log` when a logger is set (so JSON log lines stay JSON), else on stderr.
+thread_local! {
+    /// Where the last panic on this thread happened, left by the panic hook for the report.
+    static PANIC_LOCATION: std::cell::RefCell<Option<Location>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The error report for a caught panic, with where it happened.
+fn panic_error(payload: &(dyn Any + Send)) -> Error {
+    let location = PANIC_LOCATION.with_borrow_mut(Option::take);
+    Error::panicked(ERROR_HANDLER_PANIC, panic_message(payload), location)
+}
+
+/// Panics are reported to Lambda by the loop; the hook logs where it happened, through `log`
+/// when a logger is set (so JSON log lines stay JSON), else on stderr, and leaves the place for
+/// the report.
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         let message = panic_message(info.payload());
-        let place = info
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+        let location = info.location().map(|l| Location {
+            file: l.file().to_owned(),
+            line: l.line(),
+            column: l.column(),
+        });
+        let place = location
+            .as_ref()
+            .map(|l| format!(" at {}:{}", l.file, l.line))
             .unwrap_or_default();
+        PANIC_LOCATION.set(location);
         logging::fatal!("handler panicked{place}: {message}");
     }));
 }

@@ -37,6 +37,63 @@ fn panic_in_handler_is_reported_and_loop_continues() {
 }
 
 #[test]
+fn a_panic_report_says_where_in_its_stack_trace_and_xray_cause() {
+    let api = FakeApi::start();
+    let ids = api.push_events([&br#"{"message":"where am I"}"#[..]]);
+    let _bootstrap = launch(&api, "panic", &[]);
+    let answer = &api.wait_answers(&ids, PATIENCE)[0];
+    let trace = answer.json()["stackTrace"].clone();
+    let line = trace[0].as_str().unwrap_or_default();
+    assert!(
+        line.starts_with("panicked at ") && line.contains("handlers/src/panic.rs:"),
+        "{trace}"
+    );
+    let cause: serde_json::Value = serde_json::from_str(
+        answer
+            .header("Lambda-Runtime-Function-Xray-Error-Cause")
+            .expect("an X-Ray cause header"),
+    )
+    .expect("the cause is JSON");
+    let exception = &cause["exceptions"][0];
+    assert_eq!(exception["type"], "Runtime.HandlerPanic");
+    assert_eq!(exception["message"], "where am I");
+    let frame = &exception["stack"][0];
+    assert!(
+        frame["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("handlers/src/panic.rs"),
+        "{cause}"
+    );
+    assert!(frame["line"].as_u64().unwrap() > 0, "{cause}");
+    assert_eq!(cause["paths"][0], frame["path"]);
+    assert!(
+        cause["working_directory"]
+            .as_str()
+            .is_some_and(|d| d.starts_with('/')),
+        "{cause}"
+    );
+}
+
+#[test]
+fn a_handler_error_carries_an_xray_cause_without_frames() {
+    let api = FakeApi::start();
+    let ids = api.push_events([&br#"{"message":"plain failure"}"#[..]]);
+    let _bootstrap = launch(&api, "error", &[]);
+    let answer = &api.wait_answers(&ids, PATIENCE)[0];
+    assert_eq!(answer.json()["stackTrace"], serde_json::json!([]));
+    let cause: serde_json::Value = serde_json::from_str(
+        answer
+            .header("Lambda-Runtime-Function-Xray-Error-Cause")
+            .expect("an X-Ray cause header"),
+    )
+    .unwrap();
+    assert_eq!(cause["exceptions"][0]["type"], "DemoError");
+    assert_eq!(cause["exceptions"][0]["message"], "plain failure");
+    assert_eq!(cause["exceptions"][0]["stack"], serde_json::json!([]));
+}
+
+#[test]
 fn unknown_handler_is_an_init_error_listing_the_known_names() {
     let api = FakeApi::start();
     api.push(Invocation::new("{}"));
