@@ -17,6 +17,8 @@ fn main() -> ExitCode {
         .route("panic", handlers::panic::Panics)
         .route("context", handlers::context::ShowContext)
         .route("hello", handlers::hello::handler())
-        .route("sleep", handlers::sleep::Sleep);
+        .route("sleep", handlers::sleep::Sleep)
+        .route("stream", handlers::stream::handler())
+        .route("http-stream", handlers::http_stream::handler());
     lambda_blocking_rt::run_with_init(|| router.select_from_env())
 }

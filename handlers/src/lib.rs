@@ -8,6 +8,8 @@
 //! | [`panic`] | panics, to show how a panic is reported |
 //! | [`context`] | answers with the invocation's `Context` |
 //! | [`hello`] | an API Gateway HTTP API / function URL handler |
+//! | [`stream`] | `{"chunks":3,"delay_ms":100}` → `chunk 0\n` … streamed, one line at a time |
+//! | [`http_stream`] | a function URL page streamed with status, headers and a cookie |
 //! | [`sleep`] | `{"ms":400}` → `{"slept_ms":400}` after 400 ms |
 
 pub mod context;
@@ -15,8 +17,10 @@ pub mod echo;
 pub mod error;
 pub mod fibonacci;
 pub mod hello;
+pub mod http_stream;
 pub mod panic;
 pub mod sleep;
+pub mod stream;
 
 /// The `message` field of a JSON event, if it has one.
 fn message_field(event: &[u8]) -> Option<String> {

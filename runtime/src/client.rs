@@ -49,11 +49,16 @@ pub(crate) struct NextAnswer {
     pub(crate) body_error: Option<io::Error>,
 }
 
+mod streamed;
+pub(crate) use streamed::{Finished, StreamTarget, StreamedResponse};
+
 pub(crate) struct RuntimeApi {
     agent: Agent,
     base: String,
     /// Reused for every URL, so building one allocates nothing once warm.
     url: String,
+    /// Streamed responses go out on a connection of their own (see `streamed`).
+    pub(crate) stream_target: StreamTarget,
 }
 
 impl RuntimeApi {
@@ -85,6 +90,7 @@ impl RuntimeApi {
         let agent = Agent::with_parts(config, connector, InlineResolver);
         RuntimeApi {
             agent,
+            stream_target: StreamTarget::new(&base),
             base,
             url: String::new(),
         }
@@ -261,6 +267,13 @@ fn invocation_url<'a>(url: &'a mut String, base: &str, request_id: &str, suffix:
     url.clear();
     url.push_str(base);
     url.push_str(PATH_INVOCATION);
+    push_percent_encoded(url, request_id);
+    url.push_str(suffix);
+    url
+}
+
+/// Appends `request_id` to `url`, percent-encoding all but URL-safe characters.
+pub(crate) fn push_percent_encoded(url: &mut String, request_id: &str) {
     for b in request_id.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
             url.push(b as char);
@@ -271,8 +284,6 @@ fn invocation_url<'a>(url: &'a mut String, base: &str, request_id: &str, suffix:
             url.push(HEX[usize::from(b & 15)] as char);
         }
     }
-    url.push_str(suffix);
-    url
 }
 
 /// The largest X-Ray cause document sent: larger ones are left out, as the AWS runtimes do.

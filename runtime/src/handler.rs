@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::protocol::{ERROR_INVALID_EVENT, ERROR_SERIALIZATION};
-use crate::{Context, Error};
+use crate::{Context, Error, StreamingHandler};
 
 /// Handles one invocation: takes the raw event bytes, writes the raw response bytes.
 ///
@@ -33,6 +33,13 @@ use crate::{Context, Error};
 pub trait Handler {
     /// Handles `event`; the response is what is in `response` when this returns `Ok`.
     fn call(&mut self, event: &[u8], ctx: &Context, response: &mut Vec<u8>) -> Result<(), Error>;
+
+    /// `Some` for a handler whose response is streamed ([`streaming`](crate::streaming)): the
+    /// runtime then calls the streaming handler instead of `call`, with a stream that sends what
+    /// it writes as it writes it. Buffered handlers keep this default.
+    fn as_streaming(&mut self) -> Option<&mut dyn StreamingHandler> {
+        None
+    }
 }
 
 impl<F, R, E> Handler for F
@@ -78,6 +85,10 @@ impl Clone for BoxedHandler {
 impl Handler for BoxedHandler {
     fn call(&mut self, event: &[u8], ctx: &Context, response: &mut Vec<u8>) -> Result<(), Error> {
         self.0.call(event, ctx, response)
+    }
+
+    fn as_streaming(&mut self) -> Option<&mut dyn StreamingHandler> {
+        self.0.as_streaming()
     }
 }
 

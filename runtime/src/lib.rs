@@ -37,9 +37,11 @@ pub mod fuzzing;
 mod handler;
 mod logging;
 mod protocol;
+mod retry;
 mod router;
 mod runtime;
 mod shutdown;
+mod stream;
 
 pub use context::Context;
 pub use error::Error;
@@ -47,6 +49,10 @@ pub use handler::{BoxedHandler, Handler, Json, json};
 pub use router::Router;
 pub use runtime::{run, run_with_init};
 pub use shutdown::on_shutdown;
+pub use stream::{
+    HttpResponse, ResponseStream, Streaming, StreamingHandler, StreamingJson, streaming,
+    streaming_json,
+};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

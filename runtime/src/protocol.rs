@@ -27,6 +27,11 @@ pub(crate) const HEADER_INVOCATION_ID: &str = "Lambda-Runtime-Invocation-Id";
 
 /// Sent with every error report, equal to the body's `errorType`.
 pub(crate) const HEADER_ERROR_TYPE: &str = "Lambda-Runtime-Function-Error-Type";
+/// Streaming: `streaming` on the `/response` POST of a streamed response.
+pub(crate) const HEADER_RESPONSE_MODE: &str = "Lambda-Runtime-Function-Response-Mode";
+/// Streaming: the trailer with an error after the first byte, the error JSON in base64 (its type
+/// goes in the `HEADER_ERROR_TYPE` trailer).
+pub(crate) const HEADER_ERROR_BODY: &str = "Lambda-Runtime-Function-Error-Body";
 /// Sent with error reports: the X-Ray cause document (JSON), left out when 1 MiB or more.
 pub(crate) const HEADER_XRAY_ERROR_CAUSE: &str = "Lambda-Runtime-Function-Xray-Error-Cause";
 
@@ -50,3 +55,4 @@ pub(crate) const ERROR_HANDLER_PANIC: &str = "Runtime.HandlerPanic";
 pub(crate) const ERROR_NO_SUCH_HANDLER: &str = "Runtime.NoSuchHandler";
 pub(crate) const ERROR_RESPONSE_TOO_LARGE: &str = "Function.ResponseSizeTooLarge";
 pub(crate) const ERROR_SERIALIZATION: &str = "Runtime.SerializationError";
+pub(crate) const ERROR_STREAM_BROKEN: &str = "Runtime.StreamBroken";

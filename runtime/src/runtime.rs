@@ -7,19 +7,13 @@ use std::num::NonZeroUsize;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
 use std::sync::Once;
-use std::time::{Duration, Instant};
 
-use crate::client::{Invocation, Posted, RuntimeApi};
+use crate::client::{Finished, Invocation, Posted, RuntimeApi, StreamedResponse};
 use crate::error::{AddressError, ApiError, ConcurrencyError, HeaderError, Location};
 use crate::protocol::*;
-use crate::{Context, Error, Handler, config, logging};
+use crate::retry::with_retries;
+use crate::{Context, Error, Handler, ResponseStream, StreamingHandler, config, logging};
 
-/// How long a failing connection to the Runtime API is retried before the runtime gives up.
-const RETRY_BUDGET: Duration = Duration::from_secs(10);
-/// The first retry is immediate (a keep-alive connection closed by the other side is the usual
-/// cause); later ones wait this long, doubling up to `MAX_RETRY_DELAY`.
-const FIRST_RETRY_DELAY: Duration = Duration::from_millis(10);
-const MAX_RETRY_DELAY: Duration = Duration::from_millis(500);
 /// An error report refused as too large is sent again with its message cut to this size.
 const SHORT_ERROR_MESSAGE: usize = 4096;
 
@@ -218,6 +212,12 @@ fn serve<H: Handler>(
                         set_trace_id(&mut trace_id, ctx.xray_trace_id.as_deref());
                     }
                     logging::enter(&ctx);
+                    if let Some(streaming) = handler.as_streaming() {
+                        let streamed = stream(api, streaming, &event, &ctx, &mut scratch);
+                        logging::leave();
+                        streamed?;
+                        continue;
+                    }
                     response.clear();
                     match catch_unwind(AssertUnwindSafe(|| {
                         handler.call(&event, &ctx, &mut response)
@@ -282,6 +282,54 @@ fn answer(
     Ok(())
 }
 
+/// Runs a streaming handler: what it writes goes to Lambda as it is written; an error or panic
+/// after the first byte ends the stream with the error trailers, one before it is an ordinary
+/// error report (`/error`), as is a stream whose connection broke.
+fn stream(
+    api: &mut RuntimeApi,
+    handler: &mut dyn StreamingHandler,
+    event: &[u8],
+    ctx: &Context,
+    scratch: &mut Vec<u8>,
+) -> Result<(), ApiError> {
+    let invocation = Invocation {
+        request_id: &ctx.request_id,
+        invocation_id: ctx.invocation_id.as_deref(),
+    };
+    let request_id = invocation.request_id;
+    let mut streamed = StreamedResponse::new(&mut api.stream_target, invocation, Vec::new());
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        handler.stream(event, ctx, &mut ResponseStream::new(&mut streamed))
+    }))
+    .unwrap_or_else(|payload| Err(panic_error(&*payload)));
+    if let Err(error) = &outcome {
+        log::debug!("invocation {request_id} failed: {error}");
+    }
+    let sent = streamed.sent();
+    let error = match streamed.finish(outcome)? {
+        Finished::Posted(Posted::Accepted) => return Ok(()),
+        Finished::Posted(Posted::Gone) => {
+            log_gone(request_id, "streamed response");
+            return Ok(());
+        }
+        Finished::Posted(refused) => {
+            log::error!(
+                "the streamed response for {request_id} was refused ({refused:?}) after {sent} bytes"
+            );
+            return Ok(());
+        }
+        Finished::NotStarted(error) => error,
+        Finished::Broken(e) => {
+            log::error!("the streamed response for {request_id} broke after {sent} bytes: {e}");
+            Error::new(
+                ERROR_STREAM_BROKEN,
+                format!("the streamed response broke after {sent} bytes: {e}"),
+            )
+        }
+    };
+    answer(api, &invocation, Err(error), &[], scratch)
+}
+
 /// A 410: Lambda already gave up on this invocation (it timed out, or this attempt was
 /// superseded), so its answer is refused. Nothing is wrong with the environment: go on.
 fn log_gone(request_id: &str, what: &str) {
@@ -302,31 +350,6 @@ fn report(
             with_retries(|| post(&short))
         }
         other => Ok(other),
-    }
-}
-
-/// Runs `op`, retrying transport failures with a short, growing pause until `RETRY_BUDGET` is
-/// spent. Statuses are never retried: the API meant them.
-fn with_retries<T>(mut op: impl FnMut() -> Result<T, ApiError>) -> Result<T, ApiError> {
-    let mut first_failure: Option<Instant> = None;
-    let mut delay = Duration::ZERO;
-    loop {
-        match op() {
-            Err(ApiError::Transport { endpoint, source }) => {
-                let since = *first_failure.get_or_insert_with(Instant::now);
-                if since.elapsed() + delay > RETRY_BUDGET {
-                    return Err(ApiError::Transport { endpoint, source });
-                }
-                if delay.is_zero() {
-                    log::debug!("{endpoint} failed ({source}); retrying on a new connection");
-                } else {
-                    log::warn!("{endpoint} failed ({source}); retrying in {delay:?}");
-                }
-                std::thread::sleep(delay);
-                delay = (delay * 2).clamp(FIRST_RETRY_DELAY, MAX_RETRY_DELAY);
-            }
-            other => return other,
-        }
     }
 }
 

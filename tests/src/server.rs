@@ -127,6 +127,10 @@ pub struct Post {
     pub body: Vec<u8>,
     /// What the fake API answered (0 when it reset the connection instead).
     pub status: u16,
+    /// A chunked body's trailers, names in lower case.
+    pub trailers: Vec<(String, String)>,
+    /// A chunked body: when each chunk arrived, from the end of the request head, and its size.
+    pub chunks: Vec<(Duration, usize)>,
 }
 
 impl Post {
@@ -163,6 +167,15 @@ impl Post {
             .as_str()
             .unwrap_or_default()
             .to_owned()
+    }
+
+    /// A trailer's value (name case-insensitive).
+    pub fn trailer(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.trailers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn accepted(&self) -> bool {
@@ -573,7 +586,7 @@ fn record_post(
     endpoint: Endpoint,
     request_id: &str,
     request: &Request,
-    body: Vec<u8>,
+    body: Body,
     status: u16,
 ) {
     let post = Post {
@@ -581,8 +594,10 @@ fn record_post(
         request_id: request_id.to_owned(),
         path: request.path.clone(),
         headers: request.headers.clone(),
-        body,
+        body: body.bytes,
         status,
+        trailers: body.trailers,
+        chunks: body.chunks,
     };
     shared.lock().posts.push(post);
     shared.changed.notify_all();
@@ -660,7 +675,16 @@ fn read_head(reader: &mut impl BufRead) -> io::Result<Option<Request>> {
     }))
 }
 
-fn read_body(reader: &mut impl BufRead, request: &Request) -> io::Result<Vec<u8>> {
+/// A request body, with a chunked body's trailers and chunk arrival times.
+#[derive(Default)]
+struct Body {
+    bytes: Vec<u8>,
+    trailers: Vec<(String, String)>,
+    chunks: Vec<(Duration, usize)>,
+}
+
+fn read_body(reader: &mut impl BufRead, request: &Request) -> io::Result<Body> {
+    let started = Instant::now();
     let header = |name: &str| {
         request
             .headers
@@ -668,7 +692,7 @@ fn read_body(reader: &mut impl BufRead, request: &Request) -> io::Result<Vec<u8>
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     };
-    let mut body = Vec::new();
+    let mut body = Body::default();
     if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
         let mut line = String::new();
         loop {
@@ -683,21 +707,32 @@ fn read_body(reader: &mut impl BufRead, request: &Request) -> io::Result<Vec<u8>
                     if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
                         return Ok(body);
                     }
+                    if let Some((name, value)) = line.trim_end().split_once(':') {
+                        body.trailers
+                            .push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+                    }
                 }
             }
-            let start = body.len();
-            body.resize(start + size, 0);
-            reader.read_exact(&mut body[start..])?;
+            let start = body.bytes.len();
+            body.bytes.resize(start + size, 0);
+            reader.read_exact(&mut body.bytes[start..])?;
+            body.chunks.push((started.elapsed(), size));
             line.clear();
             reader.read_line(&mut line)?;
+            if line != "\r\n" {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "a chunk not followed by CRLF",
+                ));
+            }
         }
     }
     let length: usize = header("content-length")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let _ = &request.method;
-    body.resize(length, 0);
-    reader.read_exact(&mut body)?;
+    body.bytes.resize(length, 0);
+    reader.read_exact(&mut body.bytes)?;
     Ok(body)
 }
 
