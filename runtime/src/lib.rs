@@ -26,6 +26,12 @@
 //! Every invocation is answered exactly once: a handler error, a panic, an event that does not
 //! deserialize or a response the API refuses as too large each become an error report for that
 //! request id, and the loop goes on.
+//!
+//! - [`streaming`] runs a handler that writes its response to a [`ResponseStream`] (a
+//!   `std::io::Write`), sent as it is written.
+//! - On Lambda Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY` = N > 1), [`run`] serves N
+//!   invocations at once on N worker threads, each with its own clone of the handler.
+//! - `run` installs Lambda-style logging (the `logging` feature) unless a logger is set up.
 
 mod client;
 mod config;
