@@ -179,13 +179,18 @@ impl RuntimeApi {
     }
 }
 
-/// Wraps each TCP connection so the pool reuses it without probing it first.
+/// Wraps each TCP connection so the pool reuses it without probing it first, and so a request's
+/// head and body leave in one write.
 ///
-/// By default the pool checks a connection is still open before and after each use (set
-/// non-blocking, peek a byte, set blocking: six system calls per request, more than the
+/// Probing: by default the pool checks a connection is still open before and after each use
+/// (set non-blocking, peek a byte, set blocking: six system calls per request, more than the
 /// request itself). The Runtime API keeps its connection open; when it does close one, the
 /// next request on it fails and is retried at once on a new connection (`with_retries` in the
 /// loop), which costs less than probing every time.
+///
+/// One write: ureq transmits a request's head, then its body, in two writes (two system calls,
+/// two TCP segments). The wrapper holds the head back and sends it with the first part of the
+/// body, or alone when the request has none (when ureq turns to read the answer).
 #[derive(Debug)]
 struct TrustPooled;
 
@@ -197,24 +202,81 @@ impl<T: Transport> Connector<T> for TrustPooled {
         _details: &ConnectionDetails,
         chained: Option<T>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
-        Ok(chained.map(TrustedTransport))
+        Ok(chained.map(TrustedTransport::new))
     }
 }
 
 #[derive(Debug)]
-struct TrustedTransport<T>(T);
+struct TrustedTransport<T> {
+    inner: T,
+    /// A request head held back until its body (or the turn to read) comes.
+    head: Vec<u8>,
+    /// The next output is the head of a new request.
+    next_is_head: bool,
+    /// Room for a body part that does not fit beside the head in the output buffer.
+    spill: Vec<u8>,
+}
+
+impl<T: Transport> TrustedTransport<T> {
+    fn new(inner: T) -> Self {
+        TrustedTransport {
+            inner,
+            head: Vec::new(),
+            next_is_head: true,
+            spill: Vec::new(),
+        }
+    }
+
+    /// Sends the held head alone. The output buffer is free: its last contents went out.
+    fn send_head(&mut self, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        if self.head.is_empty() {
+            return Ok(());
+        }
+        let len = self.head.len();
+        self.inner.buffers().output()[..len].copy_from_slice(&self.head);
+        self.head.clear();
+        self.inner.transmit_output(len, timeout)
+    }
+}
 
 impl<T: Transport> Transport for TrustedTransport<T> {
     fn buffers(&mut self) -> &mut dyn Buffers {
-        self.0.buffers()
+        self.inner.buffers()
     }
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        self.0.transmit_output(amount, timeout)
+        if self.next_is_head {
+            self.next_is_head = false;
+            self.head.clear();
+            self.head
+                .extend_from_slice(&self.inner.buffers().output()[..amount]);
+            return Ok(());
+        }
+        if self.head.is_empty() {
+            return self.inner.transmit_output(amount, timeout);
+        }
+        let held = self.head.len();
+        let output = self.inner.buffers().output();
+        if held + amount <= output.len() {
+            // Head and body side by side in the output buffer: one write.
+            output.copy_within(..amount, held);
+            output[..held].copy_from_slice(&self.head);
+            self.head.clear();
+            return self.inner.transmit_output(held + amount, timeout);
+        }
+        // A body part that fills the buffer: the head goes first, alone.
+        self.spill.clear();
+        self.spill.extend_from_slice(&output[..amount]);
+        self.send_head(timeout)?;
+        self.inner.buffers().output()[..amount].copy_from_slice(&self.spill);
+        self.inner.transmit_output(amount, timeout)
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-        self.0.await_input(timeout)
+        // The request is complete (a GET has no body): what is held goes now.
+        self.send_head(timeout)?;
+        self.next_is_head = true;
+        self.inner.await_input(timeout)
     }
 
     fn is_open(&mut self) -> bool {
@@ -359,6 +421,76 @@ fn fatal(endpoint: &'static str, status: u16, body: Body) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ureq::unversioned::transport::LazyBuffers;
+
+    /// A transport that records what each transmit sent.
+    #[derive(Debug)]
+    struct Recorder {
+        buffers: LazyBuffers,
+        sent: Vec<Vec<u8>>,
+    }
+
+    impl Transport for Recorder {
+        fn buffers(&mut self) -> &mut dyn Buffers {
+            &mut self.buffers
+        }
+        fn transmit_output(&mut self, amount: usize, _: NextTimeout) -> Result<(), ureq::Error> {
+            self.sent.push(self.buffers.output()[..amount].to_vec());
+            Ok(())
+        }
+        fn await_input(&mut self, _: NextTimeout) -> Result<bool, ureq::Error> {
+            Ok(true)
+        }
+        fn is_open(&mut self) -> bool {
+            true
+        }
+    }
+
+    fn wrapped(output_size: usize) -> TrustedTransport<Recorder> {
+        let recorder = Recorder {
+            buffers: LazyBuffers::new(1024, output_size),
+            sent: Vec::new(),
+        };
+        TrustedTransport::new(recorder)
+    }
+
+    /// Writes `bytes` into the output buffer and transmits them, as ureq does.
+    fn transmit(t: &mut TrustedTransport<Recorder>, bytes: &[u8]) {
+        t.buffers().output()[..bytes.len()].copy_from_slice(bytes);
+        t.transmit_output(bytes.len(), NextTimeout::default())
+            .unwrap();
+    }
+
+    #[test]
+    fn head_and_body_leave_in_one_write_and_a_get_in_one_too() {
+        let mut t = wrapped(64);
+        transmit(&mut t, b"POST /r HTTP/1.1\r\n\r\n");
+        transmit(&mut t, b"{\"a\":1}");
+        t.await_input(NextTimeout::default()).unwrap();
+        transmit(&mut t, b"GET /next HTTP/1.1\r\n\r\n");
+        t.await_input(NextTimeout::default()).unwrap();
+        assert_eq!(
+            t.inner.sent,
+            [
+                b"POST /r HTTP/1.1\r\n\r\n{\"a\":1}".to_vec(),
+                b"GET /next HTTP/1.1\r\n\r\n".to_vec()
+            ]
+        );
+    }
+
+    #[test]
+    fn a_body_part_that_fills_the_buffer_follows_the_head_in_order() {
+        let mut t = wrapped(16);
+        transmit(&mut t, b"HEAD-");
+        transmit(&mut t, &[b'x'; 16]);
+        transmit(&mut t, b"tail");
+        t.await_input(NextTimeout::default()).unwrap();
+        assert_eq!(
+            t.inner.sent.concat(),
+            [&b"HEAD-"[..], &[b'x'; 16], b"tail"].concat()
+        );
+        assert_eq!(t.inner.sent[0], b"HEAD-");
+    }
 
     #[test]
     fn resolver_gives_the_uri_address_with_the_default_port_when_none_is_written() {
