@@ -446,6 +446,21 @@ fn unusable_max_concurrency_exits_2_with_one_stderr_line_before_any_request() {
 }
 
 #[test]
+fn the_stderr_line_for_an_unusable_max_concurrency_names_the_variable_and_its_value() {
+    let unnamed: Vec<(&str, String)> = UNUSABLE_MAX_CONCURRENCY
+        .into_iter()
+        .map(|value| (value, refused_max_concurrency(value)))
+        .filter(|(value, stderr)| {
+            !(stderr.contains("AWS_LAMBDA_MAX_CONCURRENCY") && stderr.contains(value))
+        })
+        .collect();
+    assert!(
+        unnamed.is_empty(),
+        "the line must say which variable is wrong and what it holds: {unnamed:?}"
+    );
+}
+
+#[test]
 fn connection_resets_under_four_workers_are_retried_and_each_invocation_is_answered_once() {
     let api = FakeApi::start();
     for fault in [
