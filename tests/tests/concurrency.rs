@@ -145,7 +145,18 @@ fn concurrent_invocations_each_see_their_own_context_and_no_trace_id_env() {
     let cases: Vec<serde_json::Value> =
         serde_json::from_slice(&fixture("concurrent-contexts.json")).unwrap();
     let api = FakeApi::start();
-    let bootstrap = launch(&api, "context", &[("AWS_LAMBDA_MAX_CONCURRENCY", "8")]);
+    // A value inherited from the environment must not reach any invocation either.
+    let bootstrap = launch(
+        &api,
+        "context",
+        &[
+            ("AWS_LAMBDA_MAX_CONCURRENCY", "8"),
+            (
+                "_X_AMZN_TRACE_ID",
+                "Root=1-00000000-stale000000000000000000;Sampled=0",
+            ),
+        ],
+    );
     wait_polls(&api, &bootstrap, 8);
     api.hold_answers(cases.len(), PATIENCE);
     let ids: Vec<String> = cases
@@ -236,6 +247,10 @@ fn a_panic_among_eight_concurrent_invocations_fails_only_that_one() {
                 answer.error_message(),
                 format!("{name} panicked on purpose")
             );
+            // Logged by the panic hook on the panicking worker: with that invocation's id.
+            let logged = format!("[ERROR] {id} handler panicked at ");
+            let (found, stderr) = function.wait_stderr(&logged, PATIENCE);
+            assert!(found, "{stderr}");
         } else {
             assert_eq!(answer.endpoint, Endpoint::Response, "{answer:?}");
             assert_eq!(
