@@ -138,7 +138,7 @@ fn eight_workers_answer_eight_400_ms_sleeps_in_well_under_their_sum() {
 }
 
 #[test]
-fn concurrent_invocations_each_see_their_own_context_and_no_trace_id_env() {
+fn each_concurrent_invocation_sees_its_own_ids_and_no_trace_id_env() {
     if !has_handler("context") {
         return;
     }
