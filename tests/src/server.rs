@@ -58,6 +58,9 @@ pub struct Invocation {
     pub headers: Vec<(String, String)>,
     /// How long `/next` waits before answering with this invocation.
     pub hold: Duration,
+    /// The status `/next` answers with: 200 hands the invocation out; any other status answers
+    /// the poll that takes it with that status and a short JSON body, handing nothing out.
+    pub status: u16,
 }
 
 impl Invocation {
@@ -84,6 +87,7 @@ impl Invocation {
                 ),
             ],
             hold: Duration::ZERO,
+            status: 200,
         }
     }
 
@@ -102,6 +106,13 @@ impl Invocation {
 
     pub fn hold(mut self, hold: Duration) -> Invocation {
         self.hold = hold;
+        self
+    }
+
+    /// A `/next` answer with this status instead of an invocation, given to whichever poll
+    /// takes it from the queue: unlike `Fault::Status`, it can answer a poll already waiting.
+    pub fn with_status(mut self, status: u16) -> Invocation {
+        self.status = status;
         self
     }
 
@@ -131,6 +142,8 @@ pub struct Post {
     pub trailers: Vec<(String, String)>,
     /// A chunked body: when each chunk arrived, from the end of the request head, and its size.
     pub chunks: Vec<(Duration, usize)>,
+    /// The number of the connection it came on (connections are numbered from 1 as accepted).
+    pub connection: usize,
 }
 
 impl Post {
@@ -196,6 +209,21 @@ struct State {
     answered: HashSet<String>,
     /// Clones of open connections, by connection number, so `vanish` can close them.
     open: Vec<(usize, TcpStream)>,
+    /// The connections whose `/next` poll is waiting for an invocation right now.
+    waiting_polls: Vec<usize>,
+    /// The most `/next` polls that waited at once.
+    max_waiting_polls: usize,
+    /// Answers (POSTs to `/response` and `/error`) held back until enough wait together.
+    gate: Option<Gate>,
+}
+
+/// Holds the next `size` answers back until all of them have arrived, so the test knows that
+/// many invocations were in flight at once; lets them go anyway at `deadline`.
+struct Gate {
+    size: usize,
+    /// How many answers arrived at the gate before it filled or its deadline passed.
+    arrived: usize,
+    deadline: Instant,
 }
 
 struct Shared {
@@ -335,6 +363,35 @@ impl FakeApi {
         self.shared.lock().connections
     }
 
+    /// Waits until `n` `/next` polls wait for an invocation at the same time, or `limit` passes;
+    /// returns the numbers of the connections the polls waiting then came on.
+    pub fn wait_polls(&self, n: usize, limit: Duration) -> Vec<usize> {
+        self.wait_until(limit, |state| state.waiting_polls.len() >= n)
+            .waiting_polls
+            .clone()
+    }
+
+    /// The most `/next` polls that waited for an invocation at the same time so far.
+    pub fn max_waiting_polls(&self) -> usize {
+        self.shared.lock().max_waiting_polls
+    }
+
+    /// Holds the next `n` answers (POSTs to `/response` or `/error`) back, unanswered, until all
+    /// `n` have arrived, so that many invocations are in flight together; after `limit` the
+    /// ones held go on anyway. Faults apply to them as usual once they go on.
+    pub fn hold_answers(&self, n: usize, limit: Duration) {
+        self.shared.lock().gate = Some(Gate {
+            size: n,
+            arrived: 0,
+            deadline: Instant::now() + limit,
+        });
+    }
+
+    /// How many answers the gate set by `hold_answers` held at once (its `n` when it filled).
+    pub fn answers_held_together(&self) -> usize {
+        self.shared.lock().gate.as_ref().map_or(0, |g| g.arrived)
+    }
+
     /// Waits until `pred` holds for the recorded posts, or `limit` passes; returns the posts.
     pub fn wait_posts(&self, limit: Duration, pred: impl Fn(&[Post]) -> bool) -> Vec<Post> {
         self.wait_until(limit, |state| pred(&state.posts))
@@ -439,7 +496,7 @@ fn accept_loop(mut listener: TcpListener, addr: SocketAddr, shared: Arc<Shared>)
         };
         let conn_shared = Arc::clone(&shared);
         thread::spawn(move || {
-            let _ = serve_connection(stream, &conn_shared);
+            let _ = serve_connection(stream, &conn_shared, number);
             // The last descriptor of the socket closes here: a FIN, or a RST when `reset` set
             // a zero linger.
             conn_shared.lock().open.retain(|(n, _)| *n != number);
@@ -453,7 +510,7 @@ struct Request {
     headers: Vec<(String, String)>,
 }
 
-fn serve_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
+fn serve_connection(stream: TcpStream, shared: &Shared, connection: usize) -> io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut writer = stream;
     loop {
@@ -482,11 +539,21 @@ fn serve_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
         if endpoint == Endpoint::Next {
             shared.lock().next_requests += 1;
             shared.changed.notify_all();
+        } else if endpoint != Endpoint::InitError {
+            wait_at_gate(shared);
         }
         match fault {
             Some(Fault::Status(status)) => {
                 if endpoint != Endpoint::Next {
-                    record_post(shared, endpoint, &request_id, &request, body, status);
+                    record_post(
+                        shared,
+                        connection,
+                        endpoint,
+                        &request_id,
+                        &request,
+                        body,
+                        status,
+                    );
                 }
                 let body =
                     format!("{{\"errorMessage\":\"fake status {status}\",\"errorType\":\"Fake\"}}");
@@ -500,7 +567,7 @@ fn serve_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
             }
             Some(Fault::ResetAfter) => {
                 if endpoint != Endpoint::Next {
-                    record_post(shared, endpoint, &request_id, &request, body, 0);
+                    record_post(shared, connection, endpoint, &request_id, &request, body, 0);
                 }
                 return reset(writer);
             }
@@ -511,11 +578,18 @@ fn serve_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
             _ => None,
         };
         if endpoint == Endpoint::Next {
-            let Some(invocation) = wait_invocation(shared) else {
+            let Some(invocation) = wait_invocation(shared, connection) else {
                 return close(writer);
             };
             if !invocation.hold.is_zero() {
                 thread::sleep(invocation.hold);
+            }
+            if invocation.status != 200 {
+                let status = invocation.status;
+                let body =
+                    format!("{{\"errorMessage\":\"fake status {status}\",\"errorType\":\"Fake\"}}");
+                write_answer(&mut writer, status, body.as_bytes(), None)?;
+                continue;
             }
             let truncate = matches!(fault, Some(Fault::TruncateBody));
             let body = if truncate {
@@ -548,7 +622,15 @@ fn serve_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
                     endpoint != Endpoint::InitError && !state.answered.insert(request_id.clone());
                 if duplicate { 400 } else { 202 }
             };
-            record_post(shared, endpoint, &request_id, &request, body, status);
+            record_post(
+                shared,
+                connection,
+                endpoint,
+                &request_id,
+                &request,
+                body,
+                status,
+            );
             let answer: &[u8] = if status == 202 {
                 b"{\"status\":\"OK\"}"
             } else {
@@ -564,14 +646,28 @@ fn serve_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
     }
 }
 
-fn wait_invocation(shared: &Shared) -> Option<Invocation> {
+/// Takes the next queued invocation, waiting for one; counts the poll as waiting meanwhile.
+fn wait_invocation(shared: &Shared, connection: usize) -> Option<Invocation> {
     let mut state = shared.lock();
+    let mut waiting = false;
     loop {
-        if shared.stop.load(Ordering::SeqCst) {
-            return None;
+        let taken = if shared.stop.load(Ordering::SeqCst) {
+            Some(None)
+        } else {
+            state.queue.pop_front().map(Some)
+        };
+        if let Some(taken) = taken {
+            if waiting {
+                state.waiting_polls.retain(|&c| c != connection);
+                shared.changed.notify_all();
+            }
+            return taken;
         }
-        if let Some(invocation) = state.queue.pop_front() {
-            return Some(invocation);
+        if !waiting {
+            waiting = true;
+            state.waiting_polls.push(connection);
+            state.max_waiting_polls = state.max_waiting_polls.max(state.waiting_polls.len());
+            shared.changed.notify_all();
         }
         state = shared
             .changed
@@ -581,8 +677,34 @@ fn wait_invocation(shared: &Shared) -> Option<Invocation> {
     }
 }
 
+/// Holds an answer at the gate set by `FakeApi::hold_answers`, if one is open, until the gate
+/// fills or its deadline passes.
+fn wait_at_gate(shared: &Shared) {
+    let mut state = shared.lock();
+    let Some(gate) = state.gate.as_mut() else {
+        return;
+    };
+    if gate.arrived >= gate.size || Instant::now() >= gate.deadline {
+        return;
+    }
+    gate.arrived += 1;
+    shared.changed.notify_all();
+    loop {
+        let Some(gate) = state.gate.as_ref() else {
+            return;
+        };
+        let now = Instant::now();
+        if gate.arrived >= gate.size || now >= gate.deadline || shared.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let pause = (gate.deadline - now).min(Duration::from_millis(100));
+        state = shared.changed.wait_timeout(state, pause).unwrap().0;
+    }
+}
+
 fn record_post(
     shared: &Shared,
+    connection: usize,
     endpoint: Endpoint,
     request_id: &str,
     request: &Request,
@@ -598,6 +720,7 @@ fn record_post(
         status,
         trailers: body.trailers,
         chunks: body.chunks,
+        connection,
     };
     shared.lock().posts.push(post);
     shared.changed.notify_all();
