@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::sync::Once;
 
 use crate::client::{Finished, Invocation, Posted, RuntimeApi, StreamedResponse};
-use crate::error::{AddressError, ApiError, ConcurrencyError, HeaderError, Location};
+use crate::error::{AddressError, ApiError, HeaderError, Location};
 use crate::protocol::*;
 use crate::retry::with_retries;
 use crate::{Context, Error, Handler, ResponseStream, StreamingHandler, config, logging};
@@ -66,10 +66,11 @@ where
         Ok(value) => config::base_url(&value).map_err(|e| e.to_string()),
         Err(_) => Err(AddressError::Missing.to_string()),
     };
-    let workers = config::max_concurrency(std::env::var(ENV_MAX_CONCURRENCY).ok().as_deref());
+    let workers = config::max_concurrency(std::env::var(ENV_MAX_CONCURRENCY).ok().as_deref())
+        .map_err(|e| e.to_string());
     let (base, workers) = match (base, workers) {
         (Ok(base), Ok(workers)) => (base, workers),
-        (Err(e), _) | (_, Err(ConcurrencyError(e))) => {
+        (Err(e), _) | (_, Err(e)) => {
             // Said plainly on stderr: a logger may not show it, and this is a person's mistake.
             eprintln!("error: {e}");
             return ExitCode::from(2);
