@@ -24,7 +24,7 @@ enum Expect {
 }
 
 /// Runs one row: `fault` is injected on `endpoint`, two events are queued (none for init rows,
-/// which use an unknown handler name), and the outcome is checked.
+/// whose init fails: `launch_failing_init`), and the outcome is checked.
 fn row(handler: &str, setup: impl FnOnce(&FakeApi), expect: Expect) {
     let api = FakeApi::start();
     setup(&api);
@@ -35,11 +35,11 @@ fn row(handler: &str, setup: impl FnOnce(&FakeApi), expect: Expect) {
         api.push_events([&br#"{"message":"first"}"#[..], br#"{"message":"second"}"#])
     };
     let started = Instant::now();
-    let mut bootstrap = launch(
-        &api,
-        if init_row { "no-such-handler" } else { handler },
-        &[],
-    );
+    let mut bootstrap = if init_row {
+        launch_failing_init(&api)
+    } else {
+        launch(&api, handler, &[])
+    };
     match expect {
         Expect::Served => {
             let answers = api.wait_answers(&ids, PATIENCE);
@@ -103,7 +103,7 @@ fn row(handler: &str, setup: impl FnOnce(&FakeApi), expect: Expect) {
                 .filter(|p| p.endpoint == Endpoint::InitError && p.accepted())
                 .collect();
             assert_eq!(accepted.len(), 1, "{:?}", api.posts());
-            assert_eq!(accepted[0].error_type(), "Runtime.NoSuchHandler");
+            assert_eq!(accepted[0].error_type(), "DemoInitError");
             assert_eq!(api.next_requests(), 0);
         }
     }
@@ -112,6 +112,16 @@ fn row(handler: &str, setup: impl FnOnce(&FakeApi), expect: Expect) {
         0,
         "the injected fault never triggered"
     );
+}
+
+/// The `error` function with `DEMO_INIT_ERROR` set: its init fails, in the all-handlers
+/// bootstrap and in its own per-function binary alike.
+fn launch_failing_init(api: &FakeApi) -> lambda_blocking_rt_tests::Bootstrap {
+    launch(
+        api,
+        "error",
+        &[("DEMO_INIT_ERROR", "the fault rows' init failure")],
+    )
 }
 
 fn check_served(handler: &str, answer: &lambda_blocking_rt_tests::Post, message: &str) {
@@ -208,7 +218,7 @@ fn init_error_statuses_end_the_process_after_at_most_one_resend() {
     for status in [400, 403, 404, 410, 413, 500] {
         let api = FakeApi::start();
         api.inject(Endpoint::InitError, Fault::Status(status));
-        let mut bootstrap = launch(&api, "no-such-handler", &[]);
+        let mut bootstrap = launch_failing_init(&api);
         let exit = bootstrap.wait_exit(PATIENCE).expect("exits");
         assert_eq!(exit.code(), Some(1), "status {status}");
         let posts = api.posts();
@@ -226,7 +236,7 @@ fn init_error_statuses_end_the_process_after_at_most_one_resend() {
 fn reset_before_init_error_server_not_there_yet_is_retried() {
     let api = FakeApi::start();
     api.vanish(Duration::from_millis(800));
-    let mut bootstrap = launch(&api, "no-such-handler", &[]);
+    let mut bootstrap = launch_failing_init(&api);
     let exit = bootstrap.wait_exit(PATIENCE).expect("exits");
     assert_eq!(exit.code(), Some(1));
     let accepted = api.posts().into_iter().filter(|p| p.accepted()).count();
