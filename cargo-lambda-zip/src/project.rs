@@ -53,14 +53,18 @@ pub fn load(manifest: &Path, triple: &str, locked: bool) -> Result<Metadata, Err
         })
 }
 
-/// Cargo's error, which spans many lines, as one: the `error:` line and the first line of its
-/// innermost cause (`failed to parse manifest at ...: TOML parse error at line 1, column 5`).
+/// Cargo's error, which spans many lines, as one: the `error:` line with where it points
+/// (`unclosed table, expected `]` at Cargo.toml:1:9`), or with the first line of its innermost
+/// cause (`failed to parse manifest at ...: TOML parse error at line 1, column 5`).
 fn first_error(stderr: &str) -> String {
     let lines: Vec<&str> = stderr.lines().map(str::trim).collect();
-    let error = lines
-        .iter()
-        .find_map(|line| line.strip_prefix("error: "))
-        .unwrap_or("cargo metadata failed");
+    let Some(at) = lines.iter().position(|line| line.starts_with("error: ")) else {
+        return "cargo metadata failed".to_owned();
+    };
+    let error = &lines[at]["error: ".len()..];
+    if let Some(location) = lines.get(at + 1).and_then(|line| line.strip_prefix("--> ")) {
+        return format!("{error} at {location}");
+    }
     let cause = lines
         .iter()
         .rposition(|line| *line == "Caused by:")
@@ -307,6 +311,15 @@ mod tests {
         assert_eq!(
             first_error(stderr),
             "failed to parse manifest at `/p/Cargo.toml`: TOML parse error at line 1, column 5"
+        );
+    }
+
+    #[test]
+    fn cargo_error_that_points_into_the_manifest_keeps_the_place() {
+        let stderr = "error: unclosed table, expected `]`\n --> p/Cargo.toml:1:9\n  |\n1 | [package\n  |         ^\n";
+        assert_eq!(
+            first_error(stderr),
+            "unclosed table, expected `]` at p/Cargo.toml:1:9"
         );
     }
 
