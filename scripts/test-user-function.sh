@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Walks the path a user walks with a function of their own, as they would walk it:
-#   1. examples/sqs-batch's own unit tests (cargo test in the example, as its README says);
+#   1. examples/sqs-batch's own unit tests (cargo test in the example, as its README says), and
+#      cargo fmt --check on it (the workspace's fmt does not reach it);
 #   2. a new crate made with `cargo new` in a temporary directory outside this repository, the
 #      runtime and the other dependencies added with `cargo add`, the example's src/lib.rs and
 #      src/bin/*.rs copied in, and the README's main.rs (between its readme-example markers, so
@@ -58,7 +59,9 @@ if ! command -v qemu-aarch64-static >/dev/null; then
 fi
 
 # --- 1. The example's own tests ---------------------------------------------------------------
-step "examples/sqs-batch: its unit tests"
+step "examples/sqs-batch: its unit tests, and its formatting (it is not a workspace member)"
+run_logged "examples/sqs-batch: cargo fmt --check" "$scratch/example-fmt.log" \
+    cargo fmt --manifest-path examples/sqs-batch/Cargo.toml --check || true
 run_logged "examples/sqs-batch: cargo test --locked" "$scratch/example-test.log" \
     cargo test --manifest-path examples/sqs-batch/Cargo.toml --locked || true
 grep -E '^test result:' "$scratch/example-test.log" | head -1 | sed 's/^/    /' || true
