@@ -192,11 +192,11 @@ fn readme_main_rs_totals_an_order_and_reports_its_errors() {
 
     let answers = api.wait_answers(&ids, PATIENCE);
     assert_response(&answers[0]);
-    assert_eq!(answers[0].body, br#"{"total_cents":750}"#);
+    assert_eq!(answers[0].json(), json!({"total_cents": 750}));
     assert_error(&answers[1], "Order.TooLarge");
     assert_error(&answers[2], "Runtime.InvalidEvent");
     assert_response(&answers[3]);
-    assert_eq!(answers[3].body, br#"{"total_cents":99}"#);
+    assert_eq!(answers[3].json(), json!({"total_cents": 99}));
     assert!(function.is_running(), "{}", function.stderr());
 }
 
