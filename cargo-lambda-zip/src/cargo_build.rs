@@ -59,7 +59,10 @@ impl Build<'_> {
                             bar.set_length(bar.position() + 1);
                         }
                         bar.inc(1);
-                        bar.set_message(artifact.target.name.clone());
+                        // What finished last: the package's name (a build script's target is
+                        // called build-script-build, whatever the package).
+                        let name = self.graph.find_name(&artifact.package_id);
+                        bar.set_message(name.unwrap_or(&artifact.target.name).to_owned());
                         let wanted = self.bins.iter().any(|bin| {
                             bin.package == artifact.package_id && bin.name == artifact.target.name
                         });

@@ -110,11 +110,15 @@ fn build(options: &Options) -> Result<(), Error> {
             settings: &settings,
             locked: options.locked,
         };
-        for (bin, executable) in build.run()? {
-            let dir = out_dir.join(arch.name()).join(&bin);
-            let package = package::write(&executable, &dir, *arch, zip_time)?;
+        let executables = build.run()?;
+        for (bin, executable) in bins
+            .iter()
+            .filter_map(|bin| Some((bin, executables.get(&bin.name)?)))
+        {
+            let dir = out_dir.join(arch.name()).join(&bin.name);
+            let package = package::write(executable, &dir, *arch, zip_time)?;
             rows.push(Row {
-                bin,
+                bin: bin.name.clone(),
                 arch: *arch,
                 package,
             });

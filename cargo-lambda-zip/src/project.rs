@@ -149,6 +149,8 @@ pub fn select_bins(metadata: &Metadata, wanted: &[String]) -> Result<Vec<Bin>, E
             });
         }
     }
+    // In the order asked for: the order of the table at the end.
+    bins.sort_by_key(|(bin, _)| wanted.iter().position(|name| *name == bin.name));
     Ok(bins.into_iter().map(|(bin, _)| bin).collect())
 }
 
@@ -219,9 +221,19 @@ impl<'a> Graph<'a> {
         }
     }
 
-    /// A package's name.
+    /// The name of a package of the project (a binary's, say).
     pub fn package_name(&self, id: &PackageId) -> &'a str {
         &self.metadata[id].name
+    }
+
+    /// The name of any package id cargo reports, if the metadata has it.
+    pub fn find_name(&self, id: &PackageId) -> Option<&'a str> {
+        let package = self
+            .metadata
+            .packages
+            .iter()
+            .find(|package| package.id == *id)?;
+        Some(&package.name)
     }
 
     /// The packages linked into the binaries.

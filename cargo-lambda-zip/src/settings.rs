@@ -146,13 +146,18 @@ impl Settings {
                 )
             }
         };
-        let linkers: Vec<String> = arches
-            .iter()
-            .map(|arch| match Self::linker_is_users(*arch) {
-                true => format!("{arch}: yours (${})", arch.linker_variable()),
-                false => format!("{arch}: {LINKER}"),
-            })
-            .collect();
+        let linkers: Vec<String> = match arches.iter().any(|arch| Self::linker_is_users(*arch)) {
+            false => vec![format!(
+                "{LINKER} (CARGO_TARGET_<TRIPLE>_LINKER chooses another)"
+            )],
+            true => arches
+                .iter()
+                .map(|arch| match Self::linker_is_users(*arch) {
+                    true => format!("{arch}: yours (${})", arch.linker_variable()),
+                    false => format!("{arch}: {LINKER}"),
+                })
+                .collect(),
+        };
         let remaps: Vec<String> = self
             .remaps
             .iter()
