@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Builds every shipped function as a static Lambda `bootstrap` and packages it:
+# Builds static Lambda `bootstrap`s and packages them with `cargo lambda-zip` (the
+# cargo-lambda-zip/ member of this workspace, built here first):
 #   target/lambda/<arch>/<function>/bootstrap       the binary (x86_64 or arm64)
 #   target/lambda/<arch>/<function>/bootstrap.zip   what Lambda takes: bootstrap at the root, 0755
 #
-# Each function's binary holds only its own handler (`bootstrap/src/bin/<function>.rs`). Binaries are linked with the
-# rust-lld that ships with Rust against Rust's bundled musl: no C cross toolchain is needed.
-# Zips are reproducible: the same commit gives the same bytes (see SOURCE_DATE_EPOCH below).
+# For the shipped functions (bootstrap/src/bin/<function>.rs), or for any Cargo project with
+# --manifest-path. What the tool applies and checks: `cargo lambda-zip --help`, scripts/README.md.
 set -euo pipefail
 
 readonly ALL_FUNCTIONS=(echo fibonacci error panic context hello)
@@ -14,14 +14,20 @@ readonly ALL_ARCHES=(x86_64 arm64)
 usage() {
     cat <<EOF
 Usage: scripts/build.sh [--arch x86_64|arm64|all] [--function NAME]... [--clean]
+       scripts/build.sh --manifest-path PATH [--bin NAME]... [--arch x86_64|arm64|all]
 
-Builds static Lambda bootstraps and writes target/lambda/<arch>/<function>/bootstrap.zip.
+Builds static Lambda bootstraps with cargo lambda-zip. The first form builds the shipped
+functions into target/lambda/<arch>/<function>/bootstrap.zip; the second, any Cargo
+project's binaries into <its target dir>/lambda/<arch>/<bin>/bootstrap.zip.
 
-  --arch ARCH       x86_64, arm64 or all (default: all)
-  --function NAME   a function to build; repeat for several (default: all of
-                    ${ALL_FUNCTIONS[*]})
-  --clean           first delete the selected arches' outputs and musl build caches
-  -h, --help        show this help
+  --arch ARCH           x86_64, arm64 or all (default: all)
+  --function NAME       a shipped function to build; repeat for several (default: all of
+                        ${ALL_FUNCTIONS[*]})
+  --clean               first delete the selected arches' outputs and musl build caches
+  --manifest-path PATH  the Cargo.toml of another project to build
+  --bin NAME            with --manifest-path: a binary to build; repeat for several
+                        (default: every binary)
+  -h, --help            show this help
 
 Environment: SOURCE_DATE_EPOCH sets the zip timestamps (default: 1980-01-01 UTC, so a
 zip changes only when its binary does); CARGO_TARGET_DIR is honoured for the build cache.
@@ -47,8 +53,10 @@ triple_of() {
 }
 
 # --- Options --------------------------------------------------------------------------------
-arches=()
+arch=all
 functions=()
+bins=()
+manifest_path=
 clean=false
 while (($#)); do
     case "$1" in
@@ -59,8 +67,7 @@ while (($#)); do
                 shift
             fi
             case "$value" in
-                x86_64 | arm64) arches=("$value") ;;
-                all) arches=("${ALL_ARCHES[@]}") ;;
+                x86_64 | arm64 | all) arch=$value ;;
                 *) usage_error "unknown arch '$value': expected x86_64, arm64 or all" ;;
             esac
             ;;
@@ -74,6 +81,22 @@ while (($#)); do
                 usage_error "unknown function '$value': expected one of ${ALL_FUNCTIONS[*]}"
             [[ " ${functions[*]-} " == *" $value "* ]] || functions+=("$value")
             ;;
+        --manifest-path | --manifest-path=*)
+            if [[ $1 == --manifest-path=* ]]; then value=${1#--manifest-path=}; else
+                (($# >= 2)) || usage_error "--manifest-path needs the path of a Cargo.toml"
+                value=$2
+                shift
+            fi
+            manifest_path=$value
+            ;;
+        --bin | --bin=*)
+            if [[ $1 == --bin=* ]]; then value=${1#--bin=}; else
+                (($# >= 2)) || usage_error "--bin needs a name"
+                value=$2
+                shift
+            fi
+            bins+=("$value")
+            ;;
         --clean) clean=true ;;
         -h | --help)
             usage
@@ -83,90 +106,46 @@ while (($#)); do
     esac
     shift
 done
-((${#arches[@]})) || arches=("${ALL_ARCHES[@]}")
+if [[ -n $manifest_path ]]; then
+    ((${#functions[@]} == 0)) ||
+        usage_error "--function names a shipped function; with --manifest-path, choose binaries with --bin"
+    ! $clean || usage_error "--clean is for the shipped functions; use cargo clean for another project"
+else
+    ((${#bins[@]} == 0)) ||
+        usage_error "--bin goes with --manifest-path; choose shipped functions with --function"
+fi
 ((${#functions[@]})) || functions=("${ALL_FUNCTIONS[@]}")
 
-# --- Environment ----------------------------------------------------------------------------
+# --- The tool -------------------------------------------------------------------------------
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
-package_py="$root/scripts/lambda_package.py"
-out_root="$root/target/lambda"
-target_dir=${CARGO_TARGET_DIR:-$root/target}
-[[ $target_dir == /* ]] || target_dir="$root/$target_dir"
-
 command -v cargo >/dev/null || die "cargo is not installed: see https://rustup.rs"
-command -v rustup >/dev/null || die "rustup is not installed: the musl targets come from rustup"
-command -v python3 >/dev/null || die "python3 is needed to check and zip the binaries"
 
-# Zip entries get this timestamp, so the zip depends only on the binary, not on when or from
-# which commit it was built. The default is the earliest time a zip can hold, 1980-01-01 UTC.
-SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-315532800}
-[[ $SOURCE_DATE_EPOCH =~ ^[0-9]+$ ]] || die "SOURCE_DATE_EPOCH='$SOURCE_DATE_EPOCH' is not a number of seconds"
+# cargo-lambda-zip from this checkout, as `cargo run` builds it (the dev profile: a quick build;
+# the tool's own speed does not matter). It reports its own errors, in one line.
+lambda_zip() {
+    cargo run --quiet --locked --manifest-path "$root/Cargo.toml" -p cargo-lambda-zip -- "$@"
+}
 
-cargo_home=${CARGO_HOME:-$HOME/.cargo}
-rustflags=()
-read -r -a rustflags <<<"${RUSTFLAGS:-}"
-rustflags+=(
-    # The same sources give the same binary wherever they are checked out: source paths that end
-    # up in the binary (panic locations) are written relative to fixed names.
-    "--remap-path-prefix=$cargo_home=/cargo"
-    "--remap-path-prefix=$root=/build"
-    "--remap-path-prefix=$target_dir=/target"
-    # x86_64 musl binaries are static-pie; RELR packs their ~1,400 self-relocations into a few
-    # hundred bytes (-34 KB for echo). musl's static-pie start-up applies RELR since 1.2.4.
-    "-Clink-arg=-zpack-relative-relocs"
-)
-CARGO_ENCODED_RUSTFLAGS=$(IFS=$'\x1f'; echo "${rustflags[*]}")
-export CARGO_ENCODED_RUSTFLAGS
-unset RUSTFLAGS
+if [[ -n $manifest_path ]]; then
+    args=(--manifest-path "$manifest_path" --arch "$arch")
+    for bin in "${bins[@]}"; do args+=(--bin "$bin"); done
+    lambda_zip "${args[@]}"
+    exit
+fi
 
-installed_targets=$(rustup target list --installed)
-for arch in "${arches[@]}"; do
-    triple=$(triple_of "$arch")
-    if ! grep -qx "$triple" <<<"$installed_targets"; then
-        echo "Adding the Rust target $triple" >&2
-        rustup target add "$triple"
-    fi
-    # rust-lld links musl targets with Rust's self-contained crt and libc: no cross gcc needed.
-    linker_var="CARGO_TARGET_$(tr 'a-z-' 'A-Z_' <<<"$triple")_LINKER"
-    export "$linker_var=${!linker_var:-rust-lld}"
-done
-
+# --- The shipped functions --------------------------------------------------------------------
 if $clean; then
-    for arch in "${arches[@]}"; do
-        echo "Cleaning target/lambda/$arch and the $(triple_of "$arch") build cache" >&2
-        rm -rf "${out_root:?}/$arch" "${target_dir:?}/$(triple_of "$arch")"
+    target_dir=${CARGO_TARGET_DIR:-$root/target}
+    [[ $target_dir == /* ]] || target_dir="$root/$target_dir"
+    if [[ $arch == all ]]; then arches=("${ALL_ARCHES[@]}"); else arches=("$arch"); fi
+    for a in "${arches[@]}"; do
+        echo "Cleaning target/lambda/$a and the $(triple_of "$a") build cache" >&2
+        rm -rf "${root:?}/target/lambda/$a" "${target_dir:?}/$(triple_of "$a")"
     done
 fi
 
-# --- Build, check, package ------------------------------------------------------------------
-rows=()
-for arch in "${arches[@]}"; do
-    triple=$(triple_of "$arch")
-    for function in "${functions[@]}"; do
-        echo "Building $function for $arch ($triple)" >&2
-        cargo build --release --locked -p bootstrap --bin "$function" \
-            --target "$triple" --target-dir "$target_dir"
-        out="$out_root/$arch/$function"
-        mkdir -p "$out"
-        # Copied at once: the next function's build writes the same cargo output path.
-        cp "$target_dir/$triple/release/$function" "$out/bootstrap"
-        chmod 0755 "$out/bootstrap"
-        python3 "$package_py" check-elf "$out/bootstrap" "$arch" ||
-            die "$out/bootstrap is not a static $arch binary"
-        rm -f "$out/bootstrap.zip"
-        python3 "$package_py" zip "$out/bootstrap" "$out/bootstrap.zip" "$SOURCE_DATE_EPOCH"
-        python3 "$package_py" check-zip "$out/bootstrap.zip" "$out/bootstrap" ||
-            die "$out/bootstrap.zip is not a valid Lambda package"
-        rows+=("$function $arch $(stat -c %s "$out/bootstrap") $(stat -c %s "$out/bootstrap.zip")")
-    done
-done
-
-echo
-printf '%-10s %-7s %13s %13s\n' function arch "binary bytes" "zip bytes"
-for row in "${rows[@]}"; do
-    # shellcheck disable=SC2086 # the row is four words by construction
-    printf '%-10s %-7s %13s %13s\n' $row
-done
-echo
-echo "Packages are in ${out_root#"$root"/}/<arch>/<function>/bootstrap.zip"
+# Always this checkout's target/lambda, even with CARGO_TARGET_DIR set: deploy.sh, the SAM
+# template and the arm64 tests read the packages there.
+args=(--manifest-path "$root/bootstrap/Cargo.toml" --arch "$arch" --locked --out-dir "$root/target/lambda")
+for function in "${functions[@]}"; do args+=(--bin "$function"); done
+lambda_zip "${args[@]}"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Tests scripts/build.sh: usage errors, the packages it writes, that a second build from a fresh
-# target directory gives the same bytes, and that the binaries run — x86_64 natively, arm64
-# under qemu-aarch64-static (installed with apt when missing).
+# Tests scripts/build.sh (and through it cargo lambda-zip): usage errors, the packages it writes,
+# that a second build from a fresh target directory gives the same bytes, and that the binaries
+# run — x86_64 natively, arm64 under qemu-aarch64-static. The packages are checked with
+# readelf (or file) and unzip, independently of the tool's own checks; qemu-user-static and
+# unzip are installed with apt when missing.
 #
 #   scripts/test-build.sh [--function NAME]...     (default: every function)
 #
@@ -43,6 +45,17 @@ check() {
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
+# apt_install PACKAGE...: installs with apt (as root, or with sudo); a failure shows up later
+# as the command missing.
+apt_install() {
+    echo "Installing $* with apt" >&2
+    if [[ $(id -u) -eq 0 ]]; then sudo=(); else sudo=(sudo); fi
+    if "${sudo[@]}" apt-get update -qq >&2; then
+        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "$@" >&2 || true
+    fi
+}
+command -v unzip >/dev/null || apt_install unzip
+
 # --- Usage errors -----------------------------------------------------------------------------
 # expect_usage_error NAME PATTERN ARGS...: build.sh exits 2 and says PATTERN on stderr.
 expect_usage_error() {
@@ -59,7 +72,27 @@ expect_usage_error "unknown option exits 2 and names it" "unknown option '--frob
 expect_usage_error "unknown arch exits 2" "unknown arch 'mips'" --arch mips
 expect_usage_error "unknown function exits 2" "unknown function 'nope'" --function nope
 expect_usage_error "--arch without a value exits 2" "--arch needs a value" --arch
+expect_usage_error "--bin without --manifest-path exits 2" "--bin goes with --manifest-path" --bin echo
+expect_usage_error "--function with --manifest-path exits 2" "--function names a shipped function" \
+    --manifest-path bootstrap/Cargo.toml --function echo
 check "--help prints usage and exits 0" bash -c "'$build' --help | grep -q '^Usage: scripts/build.sh'"
+
+# expect_tool_error NAME PATTERN ARGS...: the tool refuses with exit 1 and one line on stderr.
+expect_tool_error() {
+    local name=$1 pattern=$2 status=0
+    shift 2
+    "$build" "$@" >"$scratch/out" 2>"$scratch/err" || status=$?
+    if [[ $status -eq 1 ]] && [[ $(wc -l <"$scratch/err") -eq 1 ]] && grep -q -- "$pattern" "$scratch/err"; then
+        pass "$name"
+    else
+        fail "$name (exit $status, stderr: $(head -c 300 "$scratch/err"))"
+    fi
+}
+expect_tool_error "--manifest-path to no project is one line from the tool, exit 1" \
+    "error: --manifest-path .*nowhere/Cargo.toml: no such file" --manifest-path "$scratch/nowhere/Cargo.toml"
+expect_tool_error "an unknown --bin lists the binaries there are" \
+    "no binary target named 'nope': the binaries are bootstrap, context, echo" \
+    --manifest-path bootstrap/Cargo.toml --bin nope
 
 # --- Build and packages -----------------------------------------------------------------------
 if "$build" "${function_args[@]}" >"$scratch/build1.log" 2>&1; then
@@ -68,35 +101,36 @@ else
     fail "build.sh builds ${functions[*]} for x86_64 and arm64 (log below)"
     tail -30 "$scratch/build1.log"
 fi
-sed -n '/^function  *arch/,/^$/p' "$scratch/build1.log"
+sed -n '/^bin  *arch/,/^$/p' "$scratch/build1.log"
 
+# zip_is_lambda_package ZIP BINARY: bootstrap alone at the root, a regular file with mode 0755
+# made on Unix (zipinfo: "-rwxr-xr-x ... unx"), deflated, the same bytes as the binary.
 zip_is_lambda_package() {
-    python3 - "$1" <<'EOF'
-import sys, zipfile
-with zipfile.ZipFile(sys.argv[1]) as z:
-    infos = z.infolist()
-    assert [i.filename for i in infos] == ["bootstrap"], [i.filename for i in infos]
-    assert infos[0].external_attr >> 16 == 0o100755, oct(infos[0].external_attr >> 16)
-EOF
+    local zip=$1 binary=$2
+    [[ $(unzip -Z1 "$zip") == bootstrap ]] &&
+        unzip -Z "$zip" | grep -Eq '^-rwxr-xr-x +[0-9.]+ unx +[0-9]+ [a-z-]+ +def[NXFS] .* bootstrap$' &&
+        unzip -p "$zip" bootstrap | cmp -s - "$binary"
 }
+# elf_is_static_for FILE ARCH: an ELF for ARCH with no interpreter and no shared libraries.
 elf_is_static_for() {
-    local file=$1 machine=$2
-    # Independent of build.sh's own check: readelf when it is there.
+    local file=$1 arch=$2 machine description
     if command -v readelf >/dev/null; then
+        machine=$([[ $arch == x86_64 ]] && echo "Advanced Micro Devices X86-64" || echo AArch64)
         readelf -h "$file" | grep -q "Machine: *$machine" &&
             ! readelf -l "$file" | grep -q INTERP &&
             ! readelf -d "$file" | grep -q NEEDED
     else
-        python3 scripts/lambda_package.py check-elf "$file" "$3"
+        machine=$([[ $arch == x86_64 ]] && echo "x86-64" || echo "ARM aarch64")
+        description=$(file -b "$file")
+        [[ $description == *"$machine"* && $description == *static* && $description != *interpreter* ]]
     fi
 }
 for arch in x86_64 arm64; do
-    machine=$([[ $arch == x86_64 ]] && echo "Advanced Micro Devices X86-64" || echo AArch64)
     for f in "${functions[@]}"; do
         dir=target/lambda/$arch/$f
-        check "$arch/$f: bootstrap.zip holds bootstrap at its root, mode 0755" \
-            zip_is_lambda_package "$dir/bootstrap.zip"
-        check "$arch/$f: bootstrap is static, for $arch" elf_is_static_for "$dir/bootstrap" "$machine" "$arch"
+        check "$arch/$f: bootstrap.zip holds bootstrap alone at its root, mode 0755, deflated" \
+            zip_is_lambda_package "$dir/bootstrap.zip" "$dir/bootstrap"
+        check "$arch/$f: bootstrap is static, for $arch" elf_is_static_for "$dir/bootstrap" "$arch"
     done
 done
 
@@ -115,6 +149,16 @@ else
     tail -30 "$scratch/build2.log"
 fi
 grep 'bootstrap.zip' "$scratch/hashes2" 2>/dev/null | sed 's/^/    /' || true
+
+# The second form: any project by its manifest, here the bootstrap package itself.
+first=${functions[0]}
+if "$build" --manifest-path bootstrap/Cargo.toml --bin "$first" --arch x86_64 >"$scratch/build3.log" 2>&1 &&
+    grep " x86_64/$first/bootstrap.zip\$" "$scratch/hashes1" | (cd target/lambda && sha256sum -c --quiet -); then
+    pass "--manifest-path bootstrap/Cargo.toml --bin $first gives the same x86_64 zip"
+else
+    fail "--manifest-path bootstrap/Cargo.toml --bin $first gives the same x86_64 zip (log below)"
+    tail -30 "$scratch/build3.log"
+fi
 
 # --- The binaries run ---------------------------------------------------------------------------
 # runs_without_api NAME COMMAND...: exits 2 saying AWS_LAMBDA_RUNTIME_API is not set.
@@ -174,14 +218,7 @@ if [[ " ${functions[*]} " == *" echo "* ]]; then
     serves_one_event "x86_64 echo serves an event against a fake Runtime API" \
         target/lambda/x86_64/echo/bootstrap
 
-    if ! command -v qemu-aarch64-static >/dev/null; then
-        echo "Installing qemu-user-static to run the arm64 binary" >&2
-        if [[ $(id -u) -eq 0 ]]; then sudo=(); else sudo=(sudo); fi
-        # A failure here is reported below, as qemu missing.
-        if "${sudo[@]}" apt-get update -qq >&2; then
-            DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq qemu-user-static >&2 || true
-        fi
-    fi
+    command -v qemu-aarch64-static >/dev/null || apt_install qemu-user-static
     if command -v qemu-aarch64-static >/dev/null; then
         qemu=$(command -v qemu-aarch64-static)
         runs_without_api "arm64 echo under qemu without AWS_LAMBDA_RUNTIME_API exits 2 and says why" \

@@ -1,0 +1,270 @@
+//! One `cargo build` per architecture: cargo's JSON messages drive the progress bar and say
+//! where each binary is; its stderr (status lines and rendered diagnostics) is passed through
+//! and read for the reason of a failure.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use cargo_metadata::Message;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::arch::Arch;
+use crate::error::Error;
+use crate::project::{Bin, Graph};
+use crate::settings::Settings;
+use crate::toolchain;
+
+/// One architecture's build.
+pub struct Build<'a> {
+    pub manifest: &'a Path,
+    pub arch: Arch,
+    pub bins: &'a [Bin],
+    pub graph: &'a Graph<'a>,
+    pub settings: &'a Settings,
+    pub locked: bool,
+}
+
+impl Build<'_> {
+    /// Runs cargo; returns each binary's executable, by binary name.
+    pub fn run(&self) -> Result<BTreeMap<String, PathBuf>, Error> {
+        let triple = self.arch.triple();
+        let mut command = self.command();
+        let program = command.get_program().to_string_lossy().into_owned();
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| Error::Spawn { program, source })?;
+
+        let bar = ProgressBar::new(self.graph.expected_artifacts(self.bins.len()));
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>8} [{bar:30}] {pos}/{len} {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(self.arch.name());
+
+        let stderr = child.stderr.take();
+        let stderr_bar = bar.clone();
+        let diagnosis = std::thread::spawn(move || pass_through(stderr, &stderr_bar));
+
+        let mut executables = BTreeMap::new();
+        if let Some(stdout) = child.stdout.take() {
+            for message in Message::parse_stream(BufReader::new(stdout)).map_while(Result::ok) {
+                match message {
+                    Message::CompilerArtifact(artifact) => {
+                        if bar.position() + 1 > bar.length().unwrap_or(0) {
+                            bar.set_length(bar.position() + 1);
+                        }
+                        bar.inc(1);
+                        // What finished last: the package's name (a build script's target is
+                        // called build-script-build, whatever the package).
+                        let name = self.graph.find_name(&artifact.package_id);
+                        bar.set_message(name.unwrap_or(&artifact.target.name).to_owned());
+                        let wanted = self.bins.iter().any(|bin| {
+                            bin.package == artifact.package_id && bin.name == artifact.target.name
+                        });
+                        if let (true, Some(executable)) =
+                            (wanted && artifact.target.is_bin(), artifact.executable)
+                        {
+                            executables
+                                .insert(artifact.target.name, executable.into_std_path_buf());
+                        }
+                    }
+                    Message::TextLine(line) => bar.suspend(|| eprintln!("{line}")),
+                    _ => {}
+                }
+            }
+        }
+        let status = child.wait().map_err(|source| Error::Spawn {
+            program: "cargo".to_owned(),
+            source,
+        })?;
+        let failure = diagnosis.join().unwrap_or(None);
+        bar.finish_and_clear();
+
+        if !status.success() {
+            return Err(match failure {
+                Some(Failure::BuildScript(krate)) => Error::BuildScriptFailed {
+                    pulled_in: self
+                        .graph
+                        .find_linked(&krate)
+                        .map(|id| format!("; {}", self.graph.pulled_in_by(id)))
+                        .unwrap_or_default(),
+                    krate,
+                    triple,
+                },
+                Some(Failure::MissingLibrary(library)) => {
+                    Error::NativeLibraryMissing { triple, library }
+                }
+                Some(Failure::Compile(krate)) => Error::CompileFailed { krate, triple },
+                None => Error::BuildFailed { triple },
+            });
+        }
+        for bin in self.bins {
+            if !executables.contains_key(&bin.name) {
+                return Err(Error::NoExecutable {
+                    bin: bin.name.clone(),
+                    triple,
+                });
+            }
+        }
+        Ok(executables)
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(toolchain::cargo());
+        command
+            .arg("build")
+            .arg("--manifest-path")
+            .arg(self.manifest)
+            .args(["--target", self.arch.triple()])
+            .arg("--message-format=json-render-diagnostics");
+        if self.locked {
+            command.arg("--locked");
+        }
+        // Cargo writes to a pipe here; keep its colours when the user sees a terminal.
+        if std::io::stderr().is_terminal() && std::env::var_os("CARGO_TERM_COLOR").is_none() {
+            command.arg("--color=always");
+        }
+        let mut packages: Vec<&str> = Vec::new();
+        for bin in self.bins {
+            let package = self.graph.package_name(&bin.package);
+            if !packages.contains(&package) {
+                packages.push(package);
+            }
+        }
+        for package in packages {
+            command.args(["--package", package]);
+        }
+        for bin in self.bins {
+            command.args(["--bin", &bin.name]);
+        }
+        command.args(self.settings.cargo_args(self.arch));
+        if let Some(flags) = self.settings.encoded_rustflags(self.arch) {
+            command
+                .env("CARGO_ENCODED_RUSTFLAGS", flags)
+                .env_remove("RUSTFLAGS");
+        }
+        command
+    }
+}
+
+/// Why cargo failed, as read from its stderr, most specific first.
+#[derive(Debug, PartialEq)]
+enum Failure {
+    /// `failed to run custom build command for `openssl-sys v0.9.109``
+    BuildScript(String),
+    /// `rust-lld: error: unable to find library -lssl`
+    MissingLibrary(String),
+    /// `could not compile `app` (bin "app")`
+    Compile(String),
+}
+
+/// Copies cargo's stderr to ours line by line, above the progress bar, and returns the most
+/// specific failure it mentions.
+fn pass_through(stderr: Option<impl std::io::Read>, bar: &ProgressBar) -> Option<Failure> {
+    let mut failure: Option<Failure> = None;
+    let mut reader = BufReader::new(stderr?);
+    let mut line = Vec::new();
+    while reader.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+        bar.suspend(|| {
+            let mut out = std::io::stderr().lock();
+            let _ = out.write_all(&line);
+            let _ = out.flush();
+        });
+        if let Some(found) = failure_in(&strip_ansi(&String::from_utf8_lossy(&line))) {
+            let rank = |failure: &Failure| match failure {
+                Failure::BuildScript(_) => 0,
+                Failure::MissingLibrary(_) => 1,
+                Failure::Compile(_) => 2,
+            };
+            if failure
+                .as_ref()
+                .is_none_or(|known| rank(&found) < rank(known))
+            {
+                failure = Some(found);
+            }
+        }
+        line.clear();
+    }
+    failure
+}
+
+fn failure_in(line: &str) -> Option<Failure> {
+    let quoted = |after: &str| -> Option<String> {
+        let rest = &line[line.find(after)? + after.len()..];
+        let name = rest.split(['`', ' ']).next()?;
+        (!name.is_empty()).then(|| name.to_owned())
+    };
+    if let Some(krate) = quoted("failed to run custom build command for `") {
+        return Some(Failure::BuildScript(krate));
+    }
+    if let Some(rest) = line.split("unable to find library -l").nth(1) {
+        let library: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || "_-+.".contains(*c))
+            .collect();
+        if !library.is_empty() {
+            return Some(Failure::MissingLibrary(library));
+        }
+    }
+    quoted("could not compile `").map(Failure::Compile)
+}
+
+/// Cargo's stderr without colour codes (`ESC [ ... letter`), for matching.
+fn strip_ansi(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failing_build_script_names_its_crate() {
+        let line = "error: failed to run custom build command for `openssl-sys v0.9.109`";
+        assert_eq!(
+            failure_in(line),
+            Some(Failure::BuildScript("openssl-sys".into()))
+        );
+        let line = "error: failed to run custom build command for `libfoo-sys v0.1.0 (/tmp/x/vendor/libfoo-sys)`";
+        assert_eq!(
+            failure_in(line),
+            Some(Failure::BuildScript("libfoo-sys".into()))
+        );
+    }
+
+    #[test]
+    fn missing_static_library_is_named() {
+        let line = "          rust-lld: error: unable to find library -lssl";
+        assert_eq!(
+            failure_in(line),
+            Some(Failure::MissingLibrary("ssl".into()))
+        );
+    }
+
+    #[test]
+    fn compile_error_names_the_crate_even_in_colour() {
+        let line = strip_ansi(
+            "\x1b[1m\x1b[91merror\x1b[0m: could not compile `app` (bin \"app\") due to 1 previous error",
+        );
+        assert_eq!(failure_in(&line), Some(Failure::Compile("app".into())));
+        assert_eq!(failure_in("   Compiling app v0.1.0"), None);
+    }
+}

@@ -1,0 +1,146 @@
+//! The command line: what the user asked for, or a usage error.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use crate::arch::Arch;
+
+pub const HELP: &str = "\
+Usage: cargo lambda-zip [OPTIONS]
+
+Builds a Cargo project's binaries as static musl Lambda bootstraps and zips them:
+  <target dir>/lambda/<arch>/<bin>/bootstrap      the binary
+  <target dir>/lambda/<arch>/<bin>/bootstrap.zip  what Lambda takes (provided.al2023 / al2)
+
+Options:
+  --manifest-path PATH  the project's Cargo.toml (default: the nearest Cargo.toml from here up)
+  --bin NAME            a binary to package; repeat for several (default: every binary of the
+                        package, or of every member of a virtual workspace)
+  --arch ARCH           x86_64, arm64 or all (default: all)
+  --profile NAME        build with your own cargo profile NAME as it is (e.g. --profile release);
+                        default: the release profile with opt-level=\"z\", lto, codegen-units=1,
+                        strip, panic=\"unwind\"
+  --out-dir DIR         write DIR/<arch>/<bin>/ instead of <target dir>/lambda/<arch>/<bin>/
+  --locked              pass --locked to cargo: fail if Cargo.lock would change
+  --no-native-check     build even when a dependency needs a system C library (e.g. OpenSSL)
+  -h, --help            show this help
+  -V, --version         show the version
+
+Binaries are linked by the rust-lld that ships with Rust (unless CARGO_TARGET_<TRIPLE>_LINKER is
+set); missing rustup targets are added. RUSTFLAGS are kept. SOURCE_DATE_EPOCH sets the zip
+timestamps (default 1980-01-01): the same sources give byte-identical zips.
+";
+
+/// What to do.
+#[derive(Debug, PartialEq)]
+pub enum Command {
+    Build(Options),
+    Help,
+    Version,
+}
+
+/// What to build and how.
+#[derive(Debug, PartialEq)]
+pub struct Options {
+    pub manifest_path: Option<PathBuf>,
+    /// Empty: every binary.
+    pub bins: Vec<String>,
+    pub arches: Vec<Arch>,
+    /// `Some`: the user's own profile, unchanged; `None`: release with the size settings.
+    pub profile: Option<String>,
+    pub out_dir: Option<PathBuf>,
+    pub locked: bool,
+    pub native_check: bool,
+}
+
+/// A command line that cannot be understood; the message is one line.
+#[derive(Debug, PartialEq)]
+pub struct UsageError(pub String);
+
+/// Parses the arguments after the program name. When cargo runs `cargo lambda-zip ARGS`, it
+/// passes `lambda-zip ARGS`; both forms are accepted.
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageError> {
+    let mut args: Vec<OsString> = args.into_iter().collect();
+    if args.first().is_some_and(|first| first == "lambda-zip") {
+        args.remove(0);
+    }
+    parse_options(args).map_err(|error| UsageError(error.to_string()))
+}
+
+fn parse_options(args: Vec<OsString>) -> Result<Command, lexopt::Error> {
+    use lexopt::prelude::*;
+
+    let mut options = Options {
+        manifest_path: None,
+        bins: Vec::new(),
+        arches: Arch::ALL.to_vec(),
+        profile: None,
+        out_dir: None,
+        locked: false,
+        native_check: true,
+    };
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("manifest-path") => options.manifest_path = Some(parser.value()?.into()),
+            Long("bin") => {
+                let name = parser.value()?.string()?;
+                if !options.bins.contains(&name) {
+                    options.bins.push(name);
+                }
+            }
+            Long("arch") => {
+                let value = parser.value()?.string()?;
+                options.arches = Arch::parse_list(&value).ok_or_else(|| {
+                    format!("unknown arch '{value}': expected x86_64, arm64 or all")
+                })?;
+            }
+            Long("profile") => options.profile = Some(parser.value()?.string()?),
+            Long("out-dir") => options.out_dir = Some(parser.value()?.into()),
+            Long("locked") => options.locked = true,
+            Long("no-native-check") => options.native_check = false,
+            Short('h') | Long("help") => return Ok(Command::Help),
+            Short('V') | Long("version") => return Ok(Command::Version),
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(Command::Build(options))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_strs(args: &[&str]) -> Result<Command, UsageError> {
+        parse(args.iter().map(OsString::from))
+    }
+
+    #[test]
+    fn cargo_subcommand_name_is_skipped() {
+        assert_eq!(parse_strs(&["lambda-zip", "--help"]), Ok(Command::Help));
+        assert_eq!(parse_strs(&["--help"]), Ok(Command::Help));
+    }
+
+    #[test]
+    fn bins_are_collected_once_each_and_arch_all_is_the_default() {
+        let Ok(Command::Build(options)) =
+            parse_strs(&["--bin", "a", "--bin=b", "--bin", "a", "--locked"])
+        else {
+            panic!("expected a build");
+        };
+        assert_eq!(options.bins, ["a", "b"]);
+        assert_eq!(options.arches, Arch::ALL);
+        assert!(options.locked);
+        assert!(options.native_check);
+    }
+
+    #[test]
+    fn unknown_arch_and_unknown_option_are_usage_errors() {
+        let Err(UsageError(message)) = parse_strs(&["--arch", "mips"]) else {
+            panic!("expected a usage error");
+        };
+        assert!(message.contains("unknown arch 'mips'"), "{message}");
+        assert!(parse_strs(&["--frobnicate"]).is_err());
+        assert!(parse_strs(&["--bin"]).is_err());
+    }
+}

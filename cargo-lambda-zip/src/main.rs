@@ -1,0 +1,129 @@
+//! `cargo lambda-zip`: builds a Cargo project's binaries as static musl Lambda `bootstrap`s for
+//! x86_64 and arm64 and packages each as `<target dir>/lambda/<arch>/<bin>/bootstrap.zip`.
+//!
+//! The steps, one module each: read the command line (`cli`), the project and its dependency
+//! graph (`project`), refuse dependencies that need a system C library (`native`), make sure the
+//! musl targets are installed (`toolchain`), build with the size profile, linker and rustflags
+//! (`settings`, `cargo_build`), check each binary is static (`elf`), zip it (`package`), and
+//! print what was written (`report`).
+
+mod arch;
+mod cargo_build;
+mod cli;
+mod elf;
+mod error;
+mod native;
+mod package;
+mod project;
+mod report;
+mod settings;
+mod toolchain;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::cli::{Command, Options};
+use crate::error::Error;
+use crate::project::Graph;
+use crate::report::Row;
+use crate::settings::Settings;
+use crate::toolchain::TargetState;
+
+fn main() -> ExitCode {
+    match cli::parse(std::env::args_os().skip(1)) {
+        Err(cli::UsageError(message)) => {
+            eprintln!("error: {message} (see cargo lambda-zip --help)");
+            ExitCode::from(2)
+        }
+        Ok(Command::Help) => {
+            print!("{}", cli::HELP);
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Version) => {
+            println!("cargo-lambda-zip {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Build(options)) => match build(&options) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn build(options: &Options) -> Result<(), Error> {
+    let zip_time = package::zip_time_from_env()?;
+    let manifest = project::find_manifest(options.manifest_path.as_deref())?;
+
+    // Everything that can be refused is checked for every architecture before anything builds.
+    let mut metadata = Vec::new();
+    for arch in &options.arches {
+        metadata.push(project::load(&manifest, arch.triple(), options.locked)?);
+    }
+    let bins = project::select_bins(&metadata[0], &options.bins)?;
+    let graphs: Vec<Graph> = metadata
+        .iter()
+        .map(|metadata| Graph::new(metadata, &bins))
+        .collect();
+    if options.native_check {
+        for graph in &graphs {
+            native::check(graph)?;
+        }
+    }
+    let workspace_root = metadata[0].workspace_root.as_std_path();
+    for arch in &options.arches {
+        if toolchain::ensure_target(*arch, workspace_root)? == TargetState::Added {
+            eprintln!("Added the Rust target {} with rustup", arch.triple());
+        }
+    }
+
+    let target_dir = metadata[0].target_directory.as_std_path();
+    let out_dir: PathBuf = match &options.out_dir {
+        Some(dir) => std::path::absolute(dir).map_err(Error::io(dir))?,
+        None => target_dir.join("lambda"),
+    };
+    let settings = Settings::new(options.profile.clone(), workspace_root, target_dir);
+    let names: Vec<&str> = bins.iter().map(|bin| bin.name.as_str()).collect();
+    let arch_names: Vec<&str> = options.arches.iter().map(|arch| arch.name()).collect();
+    eprintln!(
+        "cargo lambda-zip: {} for {}\n{}  output     {}/<arch>/<bin>/bootstrap.zip",
+        names.join(", "),
+        arch_names.join(", "),
+        settings.describe(&options.arches),
+        out_dir.display()
+    );
+
+    let mut rows = Vec::new();
+    for (arch, graph) in options.arches.iter().zip(&graphs) {
+        eprintln!(
+            "Building {} for {arch} ({})",
+            names.join(", "),
+            arch.triple()
+        );
+        let build = cargo_build::Build {
+            manifest: &manifest,
+            arch: *arch,
+            bins: &bins,
+            graph,
+            settings: &settings,
+            locked: options.locked,
+        };
+        let executables = build.run()?;
+        for (bin, executable) in bins
+            .iter()
+            .filter_map(|bin| Some((bin, executables.get(&bin.name)?)))
+        {
+            let dir = out_dir.join(arch.name()).join(&bin.name);
+            let package = package::write(executable, &dir, *arch, zip_time)?;
+            rows.push(Row {
+                bin: bin.name.clone(),
+                arch: *arch,
+                package,
+            });
+        }
+    }
+    print!("\n{}", report::table(&rows, &out_dir));
+    Ok(())
+}

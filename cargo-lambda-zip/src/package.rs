@@ -1,0 +1,202 @@
+//! The Lambda package: `bootstrap` and `bootstrap.zip` in one folder per architecture and
+//! binary. The zip holds `bootstrap` alone at its root, mode 0755, deflated, with a fixed
+//! timestamp, so the same binary always gives the same zip bytes.
+
+use std::fs;
+use std::io::{Cursor, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
+
+use crate::arch::Arch;
+use crate::elf;
+use crate::error::Error;
+
+/// Lambda runs the file named `bootstrap` at the root of a `provided` runtime's package.
+const ENTRY: &str = "bootstrap";
+/// A regular file (`S_IFREG`), rwxr-xr-x: the file type bits too, or some unzip tools and
+/// Lambda do not take the mode.
+const MODE: u32 = 0o100_755;
+/// 1980-01-01 00:00:00 UTC, the earliest time a zip entry can hold.
+const ZIP_EPOCH: u64 = 315_532_800;
+
+/// What was written.
+pub struct Package {
+    pub binary_bytes: u64,
+    pub zip_bytes: u64,
+}
+
+/// The timestamp of zip entries: `SOURCE_DATE_EPOCH` in UTC when set, else 1980-01-01, so that
+/// a zip changes only when its binary does.
+pub fn zip_time_from_env() -> Result<DateTime, Error> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Err(_) => Ok(zip_time(ZIP_EPOCH)),
+        Ok(value) => match value.trim().parse::<u64>() {
+            Ok(seconds) => Ok(zip_time(seconds)),
+            Err(_) => Err(Error::SourceDateEpoch { value }),
+        },
+    }
+}
+
+/// Seconds since 1970 as a zip time (UTC), clamped to what a zip can hold (1980 to 2107).
+fn zip_time(seconds: u64) -> DateTime {
+    let (year, month, day, hour, minute, second) = utc(seconds.max(ZIP_EPOCH));
+    let year = u16::try_from(year).unwrap_or(u16::MAX);
+    DateTime::from_date_and_time(year, month, day, hour, minute, second).unwrap_or_else(|_| {
+        DateTime::from_date_and_time(2107, 12, 31, 23, 59, 58).unwrap_or_default()
+    })
+}
+
+/// Seconds since 1970 to a UTC calendar date and time (Howard Hinnant's `civil_from_days`).
+fn utc(seconds: u64) -> (u64, u8, u8, u8, u8, u8) {
+    let days = seconds / 86_400;
+    let in_day = seconds % 86_400;
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let day_of_era = z % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u8;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    let (hour, minute, second) = (in_day / 3600, in_day / 60 % 60, in_day % 60);
+    (year, month, day, hour as u8, minute as u8, second as u8)
+}
+
+/// Checks the binary cargo built, then writes `dir/bootstrap` and `dir/bootstrap.zip` and
+/// checks the zip as written.
+pub fn write(executable: &Path, dir: &Path, arch: Arch, time: DateTime) -> Result<Package, Error> {
+    let bytes = fs::read(executable).map_err(Error::io(executable))?;
+    elf::check_static(&bytes, arch).map_err(|problem| Error::NotStatic {
+        path: executable.to_owned(),
+        arch: arch.name(),
+        problem,
+    })?;
+    fs::create_dir_all(dir).map_err(Error::io(dir))?;
+
+    let binary = dir.join(ENTRY);
+    replace_file(&binary, &bytes, 0o755)?;
+    let zip = dir.join("bootstrap.zip");
+    let zipped = zip_bytes(&bytes, time).map_err(|error| Error::BadZip {
+        path: zip.clone(),
+        problem: error.to_string(),
+    })?;
+    replace_file(&zip, &zipped, 0o644)?;
+    let written = fs::read(&zip).map_err(Error::io(&zip))?;
+    check_zip(&written, &bytes).map_err(|problem| Error::BadZip {
+        path: zip.clone(),
+        problem,
+    })?;
+    Ok(Package {
+        binary_bytes: bytes.len() as u64,
+        zip_bytes: written.len() as u64,
+    })
+}
+
+fn zip_bytes(binary: &[u8], time: DateTime) -> zip::result::ZipResult<Vec<u8>> {
+    let options = SimpleFileOptions::default()
+        .system(zip::System::Unix)
+        .compression_method(CompressionMethod::Deflated)
+        .compression_level(Some(9))
+        .last_modified_time(time)
+        .unix_permissions(MODE);
+    let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+    writer.start_file(ENTRY, options)?;
+    writer.write_all(binary)?;
+    Ok(writer.finish()?.into_inner())
+}
+
+/// `Err` says what is wrong: not exactly `bootstrap` at the root, the wrong mode, not
+/// deflated, or other bytes than the binary's.
+fn check_zip(zip: &[u8], binary: &[u8]) -> Result<(), String> {
+    let mut archive = ZipArchive::new(Cursor::new(zip)).map_err(|error| error.to_string())?;
+    let names = archive
+        .file_names()
+        .map(|name| name.map(|name| name.into_owned()))
+        .collect::<Result<Vec<String>, _>>()
+        .map_err(|error| error.to_string())?;
+    if names != [ENTRY] {
+        return Err(format!(
+            "it should hold just {ENTRY} at its root, it holds {names:?}"
+        ));
+    }
+    let mut entry = archive.by_index(0).map_err(|error| error.to_string())?;
+    if entry.unix_mode() != Some(MODE) {
+        return Err(format!(
+            "{ENTRY} has mode {:o}, Lambda needs {MODE:o}",
+            entry.unix_mode().unwrap_or(0)
+        ));
+    }
+    if entry.compression() != CompressionMethod::Deflated {
+        return Err(format!(
+            "{ENTRY} is stored with {}, not deflated",
+            entry.compression()
+        ));
+    }
+    let mut content = Vec::with_capacity(binary.len());
+    entry
+        .read_to_end(&mut content)
+        .map_err(|error| error.to_string())?;
+    if content != binary {
+        return Err(format!("{ENTRY} in the zip differs from the binary"));
+    }
+    Ok(())
+}
+
+/// Writes beside the file and renames, so an interrupted run leaves the old file or the new
+/// one, never half of one.
+fn replace_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
+    let temporary = path.with_extension("partial");
+    fs::write(&temporary, bytes).map_err(Error::io(&temporary))?;
+    fs::set_permissions(&temporary, fs::Permissions::from_mode(mode))
+        .map_err(Error::io(&temporary))?;
+    fs::rename(&temporary, path).map_err(Error::io(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unix_seconds_become_utc_calendar_time() {
+        assert_eq!(utc(0), (1970, 1, 1, 0, 0, 0));
+        assert_eq!(utc(ZIP_EPOCH), (1980, 1, 1, 0, 0, 0));
+        // 2024-02-29 12:34:56 UTC: a leap day.
+        assert_eq!(utc(1_709_210_096), (2024, 2, 29, 12, 34, 56));
+    }
+
+    #[test]
+    fn zip_time_is_clamped_to_what_a_zip_can_hold() {
+        assert_eq!(
+            zip_time(0),
+            DateTime::from_date_and_time(1980, 1, 1, 0, 0, 0).unwrap()
+        );
+        assert_eq!(zip_time(u64::from(u32::MAX) * 4).year(), 2107);
+    }
+
+    #[test]
+    fn same_binary_and_time_give_the_same_zip_which_passes_the_check() {
+        let binary = b"\x7fELF not really, but bytes".repeat(100);
+        let time = zip_time(1_700_000_000);
+        let first = zip_bytes(&binary, time).unwrap();
+        assert_eq!(first, zip_bytes(&binary, time).unwrap());
+        check_zip(&first, &binary).unwrap();
+        let error = check_zip(&first, b"other bytes").unwrap_err();
+        assert!(error.contains("differs"), "{error}");
+    }
+
+    #[test]
+    fn zip_with_the_wrong_mode_is_refused() {
+        let options = SimpleFileOptions::default().unix_permissions(0o644);
+        let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+        writer.start_file(ENTRY, options).unwrap();
+        writer.write_all(b"x").unwrap();
+        let zip = writer.finish().unwrap().into_inner();
+        let error = check_zip(&zip, b"x").unwrap_err();
+        assert!(error.contains("mode 100644"), "{error}");
+    }
+}

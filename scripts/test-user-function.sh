@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Walks the path a user walks with a function of their own, as they would walk it:
+#   1. examples/sqs-batch's own unit tests (cargo test in the example, as its README says), and
+#      cargo fmt --check on it (the workspace's fmt does not reach it);
+#   2. a new crate made with `cargo new` in a temporary directory outside this repository, the
+#      runtime and the other dependencies added with `cargo add`, the example's src/lib.rs and
+#      src/bin/*.rs copied in, and the README's main.rs (between its readme-example markers, so
+#      a README that stops compiling or working fails here) as its src/main.rs;
+#   3. scripts/build.sh --manifest-path on that crate: static zips for x86_64 and arm64;
+#   4. each binary run as Lambda runs it (_HANDLER=bootstrap) against the fake Runtime API,
+#      x86_64 natively and arm64 under qemu-aarch64-static (tests/tests/user_function.rs).
+#
+#   scripts/test-user-function.sh
+#
+# Installs qemu-user-static with apt when missing. Ends with "N passed, M failed"; exits 1 when
+# anything failed. The temporary crate, and its build, are deleted at the end.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+started=$SECONDS
+
+passed=0
+failed=0
+pass() { echo "ok   - $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL - $1"; failed=$((failed + 1)); }
+step() { printf '\n==> %s\n' "$*"; }
+finish() {
+    echo
+    echo "$passed passed, $failed failed ($((SECONDS - started)) s)"
+    if ((failed > 0)); then exit 1; fi
+    exit 0
+}
+# run_logged NAME LOG COMMAND...: runs the command with its output in LOG; passes when it
+# succeeds, else fails and shows the end of the log.
+run_logged() {
+    local name=$1 log=$2
+    shift 2
+    if "$@" >"$log" 2>&1; then
+        pass "$name"
+    else
+        fail "$name (exit $?; last lines of its output:)"
+        tail -25 "$log" | sed 's/^/    /'
+        return 1
+    fi
+}
+
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+# The name `cargo new` gives the crate, and so the README main.rs's binary: the tests know it.
+crate_name=my-function
+crate="$scratch/$crate_name"
+bins=("$crate_name" sqs raw)
+arches=(x86_64 arm64)
+
+if ! command -v qemu-aarch64-static >/dev/null; then
+    step "installing qemu-user-static (runs the arm64 binaries)"
+    apt-get update -qq && apt-get install -y -qq qemu-user-static >/dev/null
+fi
+
+# --- 1. The example's own tests ---------------------------------------------------------------
+step "examples/sqs-batch: its unit tests, and its formatting (it is not a workspace member)"
+run_logged "examples/sqs-batch: cargo fmt --check" "$scratch/example-fmt.log" \
+    cargo fmt --manifest-path examples/sqs-batch/Cargo.toml --check || true
+run_logged "examples/sqs-batch: cargo test --locked" "$scratch/example-test.log" \
+    cargo test --manifest-path examples/sqs-batch/Cargo.toml --locked || true
+grep -E '^test result:' "$scratch/example-test.log" | head -1 | sed 's/^/    /' || true
+
+# --- 2. A user's crate, from cargo new ------------------------------------------------------------
+step "a new crate outside the repository: $crate"
+# The README's example between `<!-- readme-example: main.rs -->` and `<!-- /readme-example -->`,
+# without its code fence.
+readme_main_rs() {
+    awk '/^<!-- readme-example: main.rs -->$/ { inside = 1; next }
+         /^<!-- \/readme-example -->$/ { inside = 0 }
+         inside' README.md | sed -e '1{/^```/d}' -e '${/^```$/d}'
+}
+# Called as an `if` condition, where `set -e` does not apply: every step says `|| return`.
+make_crate() {
+    cargo new --quiet --vcs none --name "$crate_name" "$crate" || return
+    (
+        cd "$crate" &&
+            cargo add --quiet --path "$root/runtime" &&
+            cargo add --quiet aws_lambda_events --no-default-features --features sqs &&
+            cargo add --quiet serde --features derive &&
+            cargo add --quiet serde_json log
+    ) || return
+    readme_main_rs >"$crate/src/main.rs" || return
+    if ! grep -q 'fn main()' "$crate/src/main.rs"; then
+        echo "README.md has no main.rs example between its readme-example markers" >&2
+        return 1
+    fi
+    # What a user copying the example copies; the bins name the library by its crate name.
+    mkdir -p "$crate/src/bin" &&
+        cp examples/sqs-batch/src/lib.rs "$crate/src/" &&
+        cp examples/sqs-batch/src/bin/*.rs "$crate/src/bin/" &&
+        cp -r examples/sqs-batch/events "$crate/" &&
+        sed -i "s/\bsqs_batch::/${crate_name//-/_}::/g" "$crate"/src/bin/*.rs
+}
+crate_check="cargo new + cargo add (the runtime by path, aws_lambda_events with sqs only, serde, serde_json, log), the example's lib.rs and bins, the README's main.rs"
+if make_crate >"$scratch/crate.log" 2>&1; then
+    pass "$crate_check"
+else
+    fail "$crate_check (last lines of its output:)"
+    tail -25 "$scratch/crate.log" | sed 's/^/    /'
+    finish
+fi
+sed -n '/^\[dependencies\]/,$p' "$crate/Cargo.toml" | sed 's/^/    /'
+
+# --- 3. Build ---------------------------------------------------------------------------------------
+step "scripts/build.sh --manifest-path $crate/Cargo.toml"
+build_started=$SECONDS
+if ! run_logged "scripts/build.sh --manifest-path builds the user's crate for ${arches[*]}" \
+    "$scratch/build.log" scripts/build.sh --manifest-path "$crate/Cargo.toml"; then
+    finish
+fi
+echo "    built in $((SECONDS - build_started)) s"
+target_dir=$(cargo metadata --manifest-path "$crate/Cargo.toml" --format-version 1 --no-deps |
+    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+lambda_dir="$target_dir/lambda"
+printf '    %-12s %-7s %12s %12s\n' binary arch "bootstrap B" "zip B"
+for arch in "${arches[@]}"; do
+    for bin in "${bins[@]}"; do
+        dir="$lambda_dir/$arch/$bin"
+        if [[ -f $dir/bootstrap && -f $dir/bootstrap.zip ]]; then
+            printf '    %-12s %-7s %12s %12s\n' "$bin" "$arch" \
+                "$(stat -c %s "$dir/bootstrap")" "$(stat -c %s "$dir/bootstrap.zip")"
+        else
+            fail "$arch/$bin: no bootstrap and bootstrap.zip in $dir"
+        fi
+    done
+done
+
+# --- 4. Run -----------------------------------------------------------------------------------------
+for arch in "${arches[@]}"; do
+    runner=natively
+    [[ $arch == arm64 ]] && runner="under qemu-aarch64-static"
+    step "$arch, $runner: tests/tests/user_function.rs against the fake Runtime API"
+    log="$scratch/run-$arch.log"
+    status=0
+    USER_FUNCTION_LAMBDA_DIR="$lambda_dir" USER_FUNCTION_ARCH="$arch" \
+        cargo test --locked -p lambda-blocking-rt-tests --test user_function -- --ignored \
+        >"$log" 2>&1 || status=$?
+    # One check per test, as libtest reports it.
+    results=$(sed -n 's/^test \([a-z0-9_]*\) \.\.\. \(ok\|FAILED\)$/\2 \1/p' "$log")
+    while read -r outcome name; do
+        [[ -n $name ]] || continue
+        if [[ $outcome == ok ]]; then pass "$arch: $name"; else fail "$arch: $name"; fi
+    done <<<"$results"
+    if ((status != 0)); then
+        [[ -n $results ]] || fail "$arch: cargo test --test user_function (exit $status, no test ran)"
+        sed -n '/^failures:$/,/^test result:/p' "$log" | head -60 | sed 's/^/    /'
+        [[ -n $results ]] || tail -25 "$log" | sed 's/^/    /'
+    fi
+done
+
+finish
