@@ -7,11 +7,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-
-passed=0
-failed=0
-ok() { echo "ok   - $1"; passed=$((passed + 1)); }
-not_ok() { echo "FAIL - $1"; failed=$((failed + 1)); }
+source scripts/lib-check.sh
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/test-coldstart.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
@@ -104,6 +100,4 @@ if [[ "$n_env" == 6 ]]; then ok "changes the environment before each of the 6 in
 else not_ok "changes the environment before each of the 6 invocations (saw $n_env)"; fi
 if grep -q -- "invoke .*--log-type Tail" "$calls"; then ok "invokes with --log-type Tail"; else not_ok "invokes with --log-type Tail"; fi
 
-echo
-echo "$passed passed, $failed failed"
-[[ $failed == 0 ]]
+finish

@@ -6,20 +6,13 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+source scripts/lib-check.sh
 source scripts/lib-venv.sh
 ensure_venv 'moto[server]' awscli
 
-passed=0
-failed=0
-ok() { echo "ok   - $1"; passed=$((passed + 1)); }
-not_ok() { echo "FAIL - $1"; failed=$((failed + 1)); }
-check() { # check DESCRIPTION COMMAND... : passes when the command succeeds
-    local what="$1"; shift
-    if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
-
 work="$(mktemp -d "${TMPDIR:-/tmp}/test-deploy.XXXXXX")"
 moto_pid=""
+# shellcheck disable=SC2317  # run by the EXIT trap
 cleanup() {
     if [[ -n "$moto_pid" ]]; then kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true; fi
     rm -rf "$work"
@@ -160,6 +153,4 @@ rc=0
 check "--name creates a function of that name" function_exists echo-staging
 check "--name keeps the handler = function" test "$(aws lambda get-function-configuration --function-name echo-staging --query Handler --output text)" == "echo"
 
-echo
-echo "$passed passed, $failed failed"
-[[ $failed == 0 ]]
+finish

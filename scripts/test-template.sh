@@ -6,13 +6,9 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+source scripts/lib-check.sh
 source scripts/lib-venv.sh
 ensure_venv cfn-lint
-
-passed=0
-failed=0
-ok() { echo "ok   - $1"; passed=$((passed + 1)); }
-not_ok() { echo "FAIL - $1"; failed=$((failed + 1)); }
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/test-template.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
@@ -73,6 +69,4 @@ else
     ok "cfn-lint rejects a template with a dangling !GetAtt"
 fi
 
-echo
-echo "$passed passed, $failed failed"
-[[ $failed == 0 ]]
+finish
