@@ -22,9 +22,16 @@ fi
 repo="$work/repo"
 mkdir -p "$repo/scripts"
 cp scripts/coldstart-aws.sh scripts/deploy.sh scripts/report_line.py "$repo/scripts/"
+# deploy.sh opens the zip and wants an executable bootstrap at its root.
 for arch in x86_64 arm64; do
     mkdir -p "$repo/target/lambda/$arch/fibonacci"
-    echo stand-in >"$repo/target/lambda/$arch/fibonacci/bootstrap.zip"
+    python3 - "$repo/target/lambda/$arch/fibonacci/bootstrap.zip" <<'EOF'
+import sys, zipfile
+info = zipfile.ZipInfo("bootstrap")
+info.external_attr = 0o100755 << 16
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    z.writestr(info, "#!/bin/sh\necho stand-in\n")
+EOF
 done
 
 # A stand-in `aws` that logs each call and answers as Lambda would.
