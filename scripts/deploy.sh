@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Deploy one shipped function to AWS Lambda (provided.al2023) from the zip
-# that scripts/build.sh wrote. Creates the function when it does not exist,
-# otherwise updates its code and then its configuration.
+# Deploy a function to AWS Lambda (provided.al2023) from a zip holding its
+# `bootstrap`: one of the shipped functions, from the zip scripts/build.sh
+# wrote, or any zip at all, such as your own function's. Creates the function
+# when it does not exist, otherwise updates its code and then its configuration.
 #
-#   scripts/deploy.sh FUNCTION [--arch x86_64|arm64] [--name NAME] [--role ARN]
-#                              [--region R] [--memory MB] [--endpoint-url URL]
+#   scripts/deploy.sh FUNCTION [options]              a shipped function, from
+#                                                     target/lambda/<arch>/FUNCTION/bootstrap.zip
+#   scripts/deploy.sh --zip PATH --name NAME [options]  any zip with bootstrap at its root
 #
-# Every check on the input runs before the first AWS call, so a typo never
-# leaves a half-deployed function. AWS_ENDPOINT_URL (or --endpoint-url) points
-# the AWS CLI at a local emulator such as moto.
+#   options: [--arch x86_64|arm64] [--name NAME] [--handler H] [--role ARN]
+#            [--region R] [--memory MB] [--endpoint-url URL]
+#
+# Every check on the input (the zip too: it must hold an executable bootstrap
+# at its root, built for --arch) runs before the first AWS call, so a typo
+# never leaves a half-deployed function. AWS_ENDPOINT_URL (or --endpoint-url)
+# points the AWS CLI at a local emulator such as moto.
 set -euo pipefail
 
 KNOWN_FUNCTIONS=(echo fibonacci error panic context hello)
@@ -16,10 +22,17 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 usage() {
     cat <<EOF
-usage: scripts/deploy.sh FUNCTION [--arch x86_64|arm64] [--name NAME] [--role ARN]
-                         [--region R] [--memory MB] [--endpoint-url URL]
-FUNCTION is one of: ${KNOWN_FUNCTIONS[*]}
---role is required when the function does not exist yet.
+usage: scripts/deploy.sh FUNCTION [options]
+       scripts/deploy.sh --zip PATH --name NAME [options]
+FUNCTION is a shipped function: ${KNOWN_FUNCTIONS[*]}
+         (its zip is target/lambda/<arch>/FUNCTION/bootstrap.zip, from scripts/build.sh)
+--zip    any zip with an executable bootstrap at its root, e.g. your own function's
+options: --arch x86_64|arm64   (default arm64; must match the binary in the zip)
+         --name NAME           the Lambda function's name (default: FUNCTION; required with --zip)
+         --handler H           the Handler setting, seen by the bootstrap as _HANDLER
+                               (default: FUNCTION, or bootstrap with --zip)
+         --role ARN            the execution role; required when the function does not exist yet
+         --region R  --memory MB  --endpoint-url URL
 EOF
 }
 
@@ -29,8 +42,10 @@ die() {
 }
 
 function=""
+zip=""
 arch="arm64"
 name=""
+handler=""
 role=""
 region=""
 memory=""
@@ -40,40 +55,96 @@ need_value() { [[ $# -ge 2 && -n "$2" ]] || die "option $1 needs a value"; }
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
+        --zip) need_value "$@"; zip="$2"; shift 2 ;;
         --arch) need_value "$@"; arch="$2"; shift 2 ;;
         --name) need_value "$@"; name="$2"; shift 2 ;;
+        --handler) need_value "$@"; handler="$2"; shift 2 ;;
         --role) need_value "$@"; role="$2"; shift 2 ;;
         --region) need_value "$@"; region="$2"; shift 2 ;;
         --memory) need_value "$@"; memory="$2"; shift 2 ;;
         --endpoint-url) need_value "$@"; endpoint="$2"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
-        -*) usage >&2; die "unknown option: $1" ;;
+        -*) die "unknown option: $1 (see scripts/deploy.sh --help)" ;;
         *)
             [[ -z "$function" ]] || die "only one FUNCTION may be given (got '$function' and '$1')"
             function="$1"; shift ;;
     esac
 done
 
-[[ -n "$function" ]] || { usage >&2; die "no FUNCTION given"; }
-
-known=0
-for f in "${KNOWN_FUNCTIONS[@]}"; do [[ "$f" == "$function" ]] && known=1; done
-[[ $known == 1 ]] || die "unknown function '$function'; known functions: ${KNOWN_FUNCTIONS[*]}"
-
 case "$arch" in
     x86_64|arm64) ;;
     *) die "unknown architecture '$arch'; use x86_64 or arm64" ;;
 esac
 
+if [[ -n "$zip" ]]; then
+    # Your own zip: the name cannot be guessed, the handler is the usual `bootstrap`.
+    [[ -z "$function" ]] || die "give either a shipped FUNCTION or --zip PATH, not both (got '$function' and --zip $zip)"
+    [[ -n "$name" ]] || die "--zip needs --name NAME: the name of the Lambda function to create or update"
+    handler="${handler:-bootstrap}"
+    what="$(basename "$zip")"
+else
+    [[ -n "$function" ]] || die "no FUNCTION or --zip PATH given (see scripts/deploy.sh --help)"
+    known=0
+    for f in "${KNOWN_FUNCTIONS[@]}"; do [[ "$f" == "$function" ]] && known=1; done
+    [[ $known == 1 ]] || die "unknown function '$function'; known functions: ${KNOWN_FUNCTIONS[*]} (for your own function's zip: --zip PATH --name NAME)"
+    name="${name:-$function}"
+    handler="${handler:-$function}"
+    what="$function"
+    zip="$ROOT/target/lambda/$arch/$function/bootstrap.zip"
+    [[ -f "$zip" ]] || die "no package for '$function' on $arch: $zip is missing; run scripts/build.sh first (for this architecture)"
+fi
+
+# What create-function accepts as a name (an ARN would do for an update, but
+# not for a create).
+[[ "$name" =~ ^[A-Za-z0-9_-]{1,64}$ ]] || die "function name '$name' is not valid: 1 to 64 letters, digits, '-' or '_'"
+
 if [[ -n "$memory" && ! "$memory" =~ ^[0-9]+$ ]]; then
     die "--memory must be a whole number of MB, got '$memory'"
 fi
 
-name="${name:-$function}"
-zip="$ROOT/target/lambda/$arch/$function/bootstrap.zip"
-if [[ ! -f "$zip" ]]; then
-    die "no package for '$function' on $arch: $zip is missing; run scripts/build.sh first (for this architecture)"
-fi
+[[ -f "$zip" ]] || die "no such file: $zip"
+command -v python3 >/dev/null 2>&1 || die "python3 is needed to check the zip before deploying it; install it and try again"
+# Lambda starts the file named bootstrap at the root of the zip; a zip
+# without one, or with one it cannot execute, deploys fine and then fails on
+# every invocation. Prints what is wrong in one line, or nothing.
+problem="$(python3 - "$zip" "$arch" 2>&1 <<'EOF'
+import sys, zipfile
+
+path, arch = sys.argv[1], sys.argv[2]
+try:
+    archive = zipfile.ZipFile(path)
+except zipfile.BadZipFile:
+    sys.exit(f"{path} is not a zip file")
+except OSError as e:
+    sys.exit(f"cannot read {path}: {e.strerror}")
+with archive:
+    try:
+        info = archive.getinfo("bootstrap")
+    except KeyError:
+        names = archive.namelist()
+        nested = [n for n in names if n.rsplit("/", 1)[-1] == "bootstrap"]
+        if nested:
+            where = f"it is at {nested[0]}"
+        elif names:
+            where = "it holds " + ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        else:
+            where = "it is empty"
+        sys.exit(f"{path} has no bootstrap at its root ({where}); Lambda runs the file named bootstrap at the root of the zip")
+    mode = info.external_attr >> 16
+    # Only zips made on Unix (create_system 3) record a mode.
+    if info.create_system == 3 and mode and not mode & 0o111:
+        sys.exit(f"bootstrap in {path} is not executable (mode {mode & 0o777:o}); chmod 755 it and zip it again")
+    head = archive.open(info).read(20)
+if head[:4] == b"\x7fELF" and len(head) == 20:
+    machine = int.from_bytes(head[18:20], "little" if head[5] == 1 else "big")
+    built_for = {0x3E: "x86_64", 0xB7: "arm64"}.get(machine)
+    if built_for is None:
+        sys.exit(f"bootstrap in {path} is an ELF for machine {machine:#x}, neither x86_64 nor arm64")
+    if built_for != arch:
+        sys.exit(f"bootstrap in {path} is built for {built_for}, not {arch}: pass --arch {built_for}")
+EOF
+)" || true
+[[ -z "$problem" ]] || die "$problem"
 
 command -v aws >/dev/null 2>&1 || die "the AWS CLI ('aws') is not on PATH; install it (e.g. pip install awscli) and try again"
 
@@ -83,7 +154,7 @@ aws_args=()
 
 lambda() { aws lambda "$@" "${aws_args[@]}"; }
 
-config_args=(--runtime provided.al2023 --handler "$function")
+config_args=(--runtime provided.al2023 --handler "$handler")
 [[ -n "$memory" ]] && config_args+=(--memory-size "$memory")
 
 # get-function fails both for "does not exist" and for real errors
@@ -99,14 +170,14 @@ fi
 
 if [[ $exists == 0 ]]; then
     [[ -n "$role" ]] || die "function '$name' does not exist yet: --role ARN (its execution role) is required to create it"
-    echo "creating $name ($function, $arch) from $zip"
+    echo "creating $name ($what, $arch, handler $handler) from $zip"
     lambda create-function --function-name "$name" \
         --architectures "$arch" --role "$role" \
         --zip-file "fileb://$zip" "${config_args[@]}" \
         --output json >/dev/null
     lambda wait function-active-v2 --function-name "$name"
 else
-    echo "updating code of $name ($function, $arch) from $zip"
+    echo "updating code of $name ($what, $arch, handler $handler) from $zip"
     lambda update-function-code --function-name "$name" \
         --architectures "$arch" --zip-file "fileb://$zip" \
         --output json >/dev/null

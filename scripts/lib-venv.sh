@@ -1,14 +1,27 @@
-# shellcheck shell=bash
+# shellcheck shell=bash source-path=SCRIPTDIR
 # Sourced by the scripts/test-*.sh scripts: one venv under target/ holds the
 # PyPI tools they need, because CI starts from a clean checkout.
-#   ensure_venv PACKAGE...   creates target/venv if needed, pip-installs what is missing
+#   ensure_venv PACKAGE...   creates target/venv if needed (apt-installing
+#                            python3-venv when python3 cannot make one),
+#                            pip-installs what is missing
 #   free_port                prints a free TCP port on 127.0.0.1
 
 VENV="${VENV:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target/venv}"
+source "$(dirname "${BASH_SOURCE[0]}")/lib-install.sh"
 
 ensure_venv() {
-    if [[ ! -x "$VENV/bin/python" ]]; then
-        python3 -m venv "$VENV"
+    # A venv without pip is one whose creation failed half-way: start again.
+    if [[ ! -x "$VENV/bin/pip" ]]; then
+        rm -rf "$VENV"
+        if ! python3 -m venv "$VENV" >/dev/null 2>&1; then
+            # Debian's python3 needs python3-venv (ensurepip) to make venvs.
+            rm -rf "$VENV"
+            apt_install python3-venv || return 1
+            python3 -m venv "$VENV" || {
+                echo "python3 -m venv $VENV fails even with python3-venv installed" >&2
+                return 1
+            }
+        fi
     fi
     local missing=()
     local pkg

@@ -8,14 +8,10 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+source scripts/lib-check.sh
 source scripts/lib-venv.sh
 ensure_venv cargo-lambda
 export PATH="$VENV/bin:$PATH"
-
-passed=0
-failed=0
-ok() { echo "ok   - $1"; passed=$((passed + 1)); }
-not_ok() { echo "FAIL - $1"; failed=$((failed + 1)); }
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/test-cargo-lambda.XXXXXX")"
 watch_pid=""
@@ -81,6 +77,4 @@ else
     not_ok "cargo lambda build --release --compiler cargo:"; tail -20 "$work/build.log"
 fi
 
-echo
-echo "$passed passed, $failed failed"
-[[ $failed == 0 ]]
+finish

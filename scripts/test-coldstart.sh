@@ -7,11 +7,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-
-passed=0
-failed=0
-ok() { echo "ok   - $1"; passed=$((passed + 1)); }
-not_ok() { echo "FAIL - $1"; failed=$((failed + 1)); }
+source scripts/lib-check.sh
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/test-coldstart.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
@@ -26,9 +22,16 @@ fi
 repo="$work/repo"
 mkdir -p "$repo/scripts"
 cp scripts/coldstart-aws.sh scripts/deploy.sh scripts/report_line.py "$repo/scripts/"
+# deploy.sh opens the zip and wants an executable bootstrap at its root.
 for arch in x86_64 arm64; do
     mkdir -p "$repo/target/lambda/$arch/fibonacci"
-    echo stand-in >"$repo/target/lambda/$arch/fibonacci/bootstrap.zip"
+    python3 - "$repo/target/lambda/$arch/fibonacci/bootstrap.zip" <<'EOF'
+import sys, zipfile
+info = zipfile.ZipInfo("bootstrap")
+info.external_attr = 0o100755 << 16
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    z.writestr(info, "#!/bin/sh\necho stand-in\n")
+EOF
 done
 
 # A stand-in `aws` that logs each call and answers as Lambda would.
@@ -104,6 +107,4 @@ if [[ "$n_env" == 6 ]]; then ok "changes the environment before each of the 6 in
 else not_ok "changes the environment before each of the 6 invocations (saw $n_env)"; fi
 if grep -q -- "invoke .*--log-type Tail" "$calls"; then ok "invokes with --log-type Tail"; else not_ok "invokes with --log-type Tail"; fi
 
-echo
-echo "$passed passed, $failed failed"
-[[ $failed == 0 ]]
+finish

@@ -1,18 +1,16 @@
 #!/usr/bin/env bash
 # Validates template.yaml (AWS SAM): cfn-lint accepts it, it declares one
 # function per shipped handler with the settings deploy.sh uses, and cfn-lint
-# does reject a broken copy (so a green run means something). No AWS call.
+# does reject a broken copy (so a green run means something). Then the same
+# for the README's SAM snippet for a user's own function (the yaml block after
+# the `<!-- sam-snippet: ... -->` marker), so the README cannot drift. No AWS call.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+source scripts/lib-check.sh
 source scripts/lib-venv.sh
 ensure_venv cfn-lint
-
-passed=0
-failed=0
-ok() { echo "ok   - $1"; passed=$((passed + 1)); }
-not_ok() { echo "FAIL - $1"; failed=$((failed + 1)); }
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/test-template.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
@@ -73,6 +71,48 @@ else
     ok "cfn-lint rejects a template with a dangling !GetAtt"
 fi
 
-echo
-echo "$passed passed, $failed failed"
-[[ $failed == 0 ]]
+# --- the README's SAM snippet for a user's own function ---------------------------
+awk '/<!-- sam-snippet:/ { state = 1; next }
+     state == 1 && /^```yaml$/ { state = 2; next }
+     state == 2 && /^```$/ { exit }
+     state == 2 { print }' README.md >"$work/snippet.yaml"
+if [[ -s "$work/snippet.yaml" ]]; then
+    ok "README.md has a yaml block after the sam-snippet marker"
+    if "$VENV/bin/cfn-lint" "$work/snippet.yaml" >"$work/snippet.out" 2>&1; then
+        ok "cfn-lint accepts the README's SAM snippet"
+    else
+        not_ok "cfn-lint accepts the README's SAM snippet:"; sed 's/^/    /' "$work/snippet.out"
+    fi
+    # cfn-lint lets a made-up Runtime or architecture through: check the settings themselves.
+    "$VENV/bin/python" - "$work/snippet.yaml" >"$work/snippet-checks" <<'EOF'
+import re, sys
+from cfnlint.decode import decode
+
+template, errors = decode(sys.argv[1])
+if errors:
+    print(f"FAIL\tthe snippet parses: {errors}")
+    sys.exit()
+functions = [r for r in template.get("Resources", {}).values() if r.get("Type") == "AWS::Serverless::Function"]
+print(f"{'ok' if len(functions) == 1 else 'FAIL'}\tthe snippet declares one AWS::Serverless::Function (got {len(functions)})")
+p = functions[0].get("Properties", {}) if functions else {}
+for key, want in [("Runtime", "provided.al2023"), ("Handler", "bootstrap"), ("Architectures", ["arm64"])]:
+    print(f"{'ok' if p.get(key) == want else 'FAIL'}\tsnippet: {key} is {want} (got {p.get(key)})")
+uri = p.get("CodeUri")
+good = isinstance(uri, str) and re.fullmatch(r"target/lambda/arm64/[^/]+/bootstrap\.zip", uri)
+print(f"{'ok' if good else 'FAIL'}\tsnippet: CodeUri is the arm64 zip build.sh writes, target/lambda/arm64/<bin>/bootstrap.zip (got {uri})")
+EOF
+    while IFS=$'\t' read -r verdict what; do
+        if [[ "$verdict" == ok ]]; then ok "$what"; else not_ok "$what"; fi
+    done <"$work/snippet-checks"
+    # A misspelt property in it must be caught: the lint of the snippet means something.
+    sed 's/Handler:/Handlr:/' "$work/snippet.yaml" >"$work/snippet-broken.yaml"
+    if "$VENV/bin/cfn-lint" "$work/snippet-broken.yaml" >/dev/null 2>&1; then
+        not_ok "cfn-lint rejects the snippet with Handler misspelt"
+    else
+        ok "cfn-lint rejects the snippet with Handler misspelt"
+    fi
+else
+    not_ok "README.md has a yaml block after the sam-snippet marker (<!-- sam-snippet: ... --> then \`\`\`yaml)"
+fi
+
+finish

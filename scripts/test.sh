@@ -1,50 +1,136 @@
 #!/usr/bin/env bash
 # Runs every test of the project, installing what the tests need first (idempotent), so it
-# works on a fresh machine with only rustup. CI runs exactly this (see .ci/run).
-set -euo pipefail
+# works on a fresh machine with rustup and python3. CI runs exactly this (see .ci/run).
+#
+#   scripts/test.sh                          every step, in order
+#   TEST_STEPS='deploy|template' scripts/test.sh
+#                                            only the steps whose name matches the (bash) regex
+#   scripts/test.sh --list                   the step names, in order
+#
+# Every step runs, even after one has failed. Each step's whole output goes to
+# target/test-logs/NN-NAME.log (TEST_LOGS=DIR to put them elsewhere); the terminal gets one
+# line per step as it ends (ok or FAIL, the name, the seconds it took), the last 60 lines of
+# the log of a step that failed, and at the end the failed steps' names and the verdict:
+#
+#   failed: soak fuzz-smoke
+#   steps: 9 passed, 2 failed
+#
+# The exit status is 1 when any step failed, 2 when TEST_STEPS matches no step.
+#
+# Adding a step: one line at the bottom, `step NAME -- COMMAND...`. A step of several
+# commands is a function defined above the list; it runs under `set -euo pipefail`, so it
+# stops at its first failing command.
+set -uo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib-install.sh
 
-step() { printf '\n==> %s\n' "$*"; }
+LOGS="${TEST_LOGS:-target/test-logs}"
+TAIL_LINES=60
+list_only=0
+case "${1:-}" in
+    "") ;;
+    --list) list_only=1 ;;
+    *) echo "usage: scripts/test.sh [--list]   (TEST_STEPS=REGEX selects steps)" >&2; exit 2 ;;
+esac
 
-step "unit, doc and end-to-end tests (the real bootstrap against the fake Runtime API)"
-cargo test --workspace --locked
-cargo test --locked -p lambda-blocking-rt --features float_roundtrip
+# --- the step runner ----------------------------------------------------------------------------
+number=0
+passed=()
+failed=()
 
-step "build: scripts/build.sh, every function as a static zip for x86_64 and arm64"
-scripts/build.sh
+step() { # step NAME -- COMMAND...
+    local name="$1"
+    if [[ "${2:-}" != -- || $# -lt 3 ]]; then
+        echo "test.sh: write a step as: step NAME -- COMMAND... (got: step $*)" >&2
+        exit 2
+    fi
+    shift 2
+    number=$((number + 1))
+    if ((list_only)); then echo "$name"; return; fi
+    if [[ -n "${TEST_STEPS:-}" && ! "$name" =~ $TEST_STEPS ]]; then return; fi
 
-step "build checks: usage errors, zip layout, static ELF per arch, byte-identical rebuild (echo)"
-scripts/test-build.sh --function echo
+    local log started rc took
+    log="$(printf '%s/%02d-%s.log' "$LOGS" "$number" "$name")"
+    [[ -t 1 ]] && printf '..    %s (log: %s)' "$name" "$log"
+    started=$SECONDS
+    # Not in an `if` or `||`: those would switch errexit off inside the subshell.
+    (set -euo pipefail; "$@") </dev/null >"$log" 2>&1
+    rc=$?
+    took=$((SECONDS - started))
+    [[ -t 1 ]] && printf '\r\033[K'
+    if ((rc == 0)); then
+        printf 'ok    %-14s %5ds\n' "$name" "$took"
+        passed+=("$name")
+    else
+        printf 'FAIL  %-14s %5ds  (exit %d; whole log: %s)\n' "$name" "$took" "$rc" "$log"
+        tail -n "$TAIL_LINES" "$log" | sed 's/^/    | /'
+        failed+=("$name")
+    fi
+}
 
-step "arm64: the integration tests against the arm64 echo, error, panic and fibonacci bootstraps under qemu"
-if ! command -v qemu-aarch64-static >/dev/null; then
-    apt-get update -qq && apt-get install -y -qq qemu-user-static
+# --- the steps that are more than one command ------------------------------------------------------
+unit_tests() {
+    cargo test --workspace --locked
+    cargo test --locked -p lambda-blocking-rt --features float_roundtrip
+}
+
+# The integration tests against the arm64 echo, error, panic and fibonacci bootstraps under
+# qemu. Each per-function binary holds one handler; the tests that need another handler
+# (context, hello, the full list of names) or an hour of emulated waiting are left to the
+# native run.
+arm64_under_qemu() {
+    ensure_commands qemu-aarch64-static:qemu-user-static
+    BOOTSTRAP_FUNCTIONS="$PWD/target/lambda/arm64" BOOTSTRAP_RUNNER=qemu-aarch64-static \
+        cargo test --locked -p lambda-blocking-rt-tests \
+        --test handlers --test errors --test faults --test logging --test transport --test shutdown -- \
+        --skip context --skip hello --skip event_that_does_not_deserialize \
+        --skip unknown_handler_is_an_init_error_listing --skip next_held_for_70_seconds --skip handler_can_ask
+}
+
+# --- the steps, in order ------------------------------------------------------------------------
+if ((!list_only)); then
+    mkdir -p "$LOGS"
+    if [[ -n "${TEST_STEPS:-}" ]]; then
+        echo "logs: $LOGS/ (only the steps TEST_STEPS=\"$TEST_STEPS\" matches)"
+    else
+        echo "logs: $LOGS/"
+    fi
 fi
-# Each per-function binary holds one handler; the tests that need another handler (context,
-# hello, the full list of names) or an hour of emulated waiting are left to the native run.
-BOOTSTRAP_FUNCTIONS="$PWD/target/lambda/arm64" BOOTSTRAP_RUNNER=qemu-aarch64-static \
-    cargo test --locked -p lambda-blocking-rt-tests \
-    --test handlers --test errors --test faults --test logging --test transport --test shutdown -- \
-    --skip context --skip hello --skip event_that_does_not_deserialize \
-    --skip unknown_handler_is_an_init_error_listing --skip next_held_for_70_seconds --skip handler_can_ask
 
-step "soak: 100 000 invocations in one process, RSS and descriptors flat (release, 10 min budget)"
-timeout 600 cargo test --release --locked -p lambda-blocking-rt-tests --test soak -- --ignored
+# unit, doc and end-to-end tests (the real bootstrap against the fake Runtime API)
+step unit -- unit_tests
+# every function as a static zip for x86_64 and arm64
+step build -- scripts/build.sh
+# usage errors, zip layout, static ELF per arch, byte-identical rebuild (echo)
+step build-checks -- scripts/test-build.sh --function echo
+# the integration tests against the arm64 bootstraps under qemu-user-static
+step arm64-qemu -- arm64_under_qemu
+# 100 000 invocations in one process, RSS and descriptors flat (release, 10 min budget)
+step soak -- timeout 600 cargo test --release --locked -p lambda-blocking-rt-tests --test soak -- --ignored
+# every cargo-fuzz target for a few seconds from its committed corpus (nightly)
+step fuzz-smoke -- env FUZZ_SECONDS="${FUZZ_SECONDS:-10}" scripts/fuzz-smoke.sh
+# deploy.sh against moto on loopback: create, then update; bad input stops before any AWS call
+step deploy -- scripts/test-deploy.sh
+# template.yaml and the README's SAM snippet validated by cfn-lint
+step template -- scripts/test-template.sh
+# coldstart-aws.sh: REPORT-line parsing and argument errors (no AWS)
+step coldstart-aws -- scripts/test-coldstart.sh
+# cargo lambda watch + invoke on echo and fibonacci, cargo lambda build
+step cargo-lambda -- scripts/test-cargo-lambda.sh
+# the benchmark harness, quick: the three bootstraps side by side, every answer checked
+step bench-quick -- cargo run --locked --release -p coldstart -- --quick
 
-step "fuzz smoke: every cargo-fuzz target for a few seconds from its committed corpus (nightly)"
-FUZZ_SECONDS="${FUZZ_SECONDS:-10}" scripts/fuzz-smoke.sh
-
-step "deploy.sh against moto on loopback: create, then update; bad input stops before any AWS call"
-scripts/test-deploy.sh
-
-step "SAM template.yaml validated by cfn-lint"
-scripts/test-template.sh
-
-step "coldstart-aws.sh: REPORT-line parsing and argument errors (no AWS)"
-scripts/test-coldstart.sh
-
-step "cargo lambda watch + invoke on echo and fibonacci, cargo lambda build"
-scripts/test-cargo-lambda.sh
-
-step "benchmark harness, quick: the three bootstraps side by side, every answer checked"
-cargo run --locked --release -p coldstart -- --quick
+# --- the verdict ----------------------------------------------------------------------------------
+((list_only)) && exit 0
+if ((${#passed[@]} + ${#failed[@]} == 0)); then
+    echo "test.sh: TEST_STEPS='${TEST_STEPS:-}' matches no step; the steps are: $("$0" --list | tr '\n' ' ')" >&2
+    exit 2
+fi
+echo
+if ((${#failed[@]} > 0)); then
+    echo "failed: ${failed[*]}"
+else
+    echo "failed: none"
+fi
+echo "steps: ${#passed[@]} passed, ${#failed[@]} failed"
+((${#failed[@]} == 0))

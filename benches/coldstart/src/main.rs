@@ -22,7 +22,8 @@ usage: cargo run --release -p coldstart -- [options]
 
   --starts K        cold starts per bootstrap, handler and payload (default 50)
   --warm N          warm invocations after the first, per start (default 10000)
-  --quick           K=3, N=200, results in target/coldstart-quick/ (for CI)
+  --quick           K=3, N=200, results in target/coldstart-quick/ (for CI); the figures and
+                    ratios only, not judged against the targets (too few starts for that)
   --out DIR         where the table, CSV and chart go (default benches/results/)
   --ours PATH       use this lambda-blocking-rt bootstrap instead of building it
   --official PATH   use this lambda_runtime bootstrap instead of building it
@@ -44,6 +45,8 @@ struct Options {
     sources: Sources,
     pin: Option<usize>,
     verbose: bool,
+    /// `--quick`: figures without judging them against the targets.
+    quick: bool,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -60,6 +63,7 @@ fn parse_options() -> Result<Options, String> {
         },
         pin: None,
         verbose: false,
+        quick: false,
     };
     let mut out_given = false;
     let mut args = std::env::args().skip(1);
@@ -73,6 +77,7 @@ fn parse_options() -> Result<Options, String> {
             "--starts" => options.starts = number(value()?)?.max(1),
             "--warm" => options.warm = number(value()?)?,
             "--quick" => {
+                options.quick = true;
                 options.starts = 3;
                 options.warm = 200;
                 if !out_given {
@@ -235,6 +240,7 @@ fn run(options: &Options) -> Result<u32, String> {
         starts: options.starts,
         warm: options.warm,
         pin: options.pin,
+        judge_targets: !options.quick,
     };
     let written = report::write_all(&run, &options.out).map_err(|e| e.to_string())?;
     println!("{}", report::markdown_tables(&run));
