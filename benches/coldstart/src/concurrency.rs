@@ -25,7 +25,7 @@ use crate::server::{Batch, Expected, Server};
 const USAGE: &str = "\
 usage: cargo run --release -p coldstart -- concurrency [options]
 
-  --rounds R        measurements per runtime, handler and N, interleaved (default 10)
+  --rounds R        measurements per runtime, handler and N, interleaved (default 15)
   --echo K          echo invocations measured per process (default 20000)
   --sleep-waves W   sleep invocations measured per process: W per worker (default 20)
   --quick           R=1, K=1000, W=4; figures without goal marks, results in
@@ -69,7 +69,7 @@ struct Options {
 fn parse_options(args: impl Iterator<Item = String>) -> Result<Options, String> {
     let root = bootstraps::workspace_root();
     let mut options = Options {
-        rounds: 10,
+        rounds: 15,
         echo_invocations: 20_000,
         sleep_waves: 20,
         quick: false,
@@ -184,6 +184,8 @@ pub struct Sample {
     pub cpu: Duration,
     /// The same from `utime` + `stime` of /proc/PID/stat, in 10 ms ticks: the cross-check.
     pub cpu_ticks: u64,
+    /// Context switches of the process's threads over the batch.
+    pub context_switches: u64,
     /// VmHWM at the end: the whole life of the process, init included.
     pub peak_rss_kib: u64,
     /// RssAnon and RssFile at the end (now, not peak).
@@ -366,10 +368,12 @@ fn measure_process(
     batch.release(case.warmup);
     wait_idle(batch, child, n, allowance(case.warmup))?;
 
+    let switches_before = procfs::context_switches(pid)?;
     let (cpu_before, ticks_before) = (procfs::cpu_time(pid)?, procfs::cpu_ticks(pid)?);
     let released = batch.release(case.invocations);
     wait_idle(batch, child, n, allowance(case.invocations))?;
     let (cpu_after, ticks_after) = (procfs::cpu_time(pid)?, procfs::cpu_ticks(pid)?);
+    let switches_after = procfs::context_switches(pid)?;
     let last_answer = batch.last_answer().ok_or("no answer came")?;
 
     Ok(Sample {
@@ -381,6 +385,7 @@ fn measure_process(
         wall: last_answer - released,
         cpu: cpu_after.saturating_sub(cpu_before),
         cpu_ticks: ticks_after.saturating_sub(ticks_before),
+        context_switches: switches_after.saturating_sub(switches_before),
         peak_rss_kib: procfs::peak_rss_kib(pid)?,
         rss_anon_kib: procfs::status_kib(pid, "RssAnon")?,
         rss_file_kib: procfs::status_kib(pid, "RssFile")?,

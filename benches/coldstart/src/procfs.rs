@@ -34,6 +34,31 @@ fn status_field(pid: u32, field: &str) -> Result<String, String> {
         .ok_or_else(|| format!("no {field} line in /proc/{pid}/status"))
 }
 
+/// Context switches of all the process's threads so far: `voluntary_ctxt_switches` +
+/// `nonvoluntary_ctxt_switches` of each /proc/PID/task/TID/status (threads that ended are not
+/// counted; the runtimes measured keep theirs).
+pub fn context_switches(pid: u32) -> Result<u64, String> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).map_err(|e| e.to_string())?;
+    let mut total = 0;
+    for task in tasks {
+        let path = task.map_err(|e| e.to_string())?.path().join("status");
+        // A thread may end between the listing and the read.
+        let Ok(status) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        total += status
+            .lines()
+            .filter_map(|line| {
+                let value = line
+                    .strip_prefix("voluntary_ctxt_switches:")
+                    .or_else(|| line.strip_prefix("nonvoluntary_ctxt_switches:"))?;
+                value.trim().parse::<u64>().ok()
+            })
+            .sum::<u64>();
+    }
+    Ok(total)
+}
+
 /// Field 10 (`minflt`) of /proc/PID/stat.
 pub fn minor_faults(pid: u32) -> Result<u64, String> {
     stat_field(pid, 10)
@@ -104,5 +129,7 @@ mod tests {
         let cpu = cpu_time(pid).unwrap();
         assert!(cpu >= Duration::from_millis(20), "{cpu:?}");
         assert!(cpu_ticks(pid).unwrap() >= 1);
+        std::thread::sleep(Duration::from_millis(1));
+        assert!(context_switches(pid).unwrap() >= 1);
     }
 }

@@ -208,6 +208,46 @@ pub fn markdown_tables(run: &Run) -> String {
         let _ = writeln!(out, "\nGoal met in {met} of {} cases.", run.cases.len());
     }
 
+    // What each worker adds to the peak RSS: (RSS at the largest N − RSS at N = 1) ÷ (N − 1).
+    let mut per_worker = Vec::new();
+    for handler in super::HANDLERS {
+        let of = |workers: u32| {
+            run.cases
+                .iter()
+                .position(|c| c.handler == handler && c.workers == workers)
+        };
+        let largest = run
+            .cases
+            .iter()
+            .filter(|c| c.handler == handler)
+            .map(|c| c.workers)
+            .max();
+        let (Some(largest), Some(one)) = (largest, of(1)) else {
+            continue;
+        };
+        let (Some(most), true) = (of(largest), largest > 1) else {
+            continue;
+        };
+        for (r, runtime) in RUNTIMES.iter().enumerate() {
+            let (at_most, at_one) = (
+                run.summary(r, most).peak_rss_kib,
+                run.summary(r, one).peak_rss_kib,
+            );
+            per_worker.push(format!(
+                "{runtime} {handler} {at_most:.0} KiB at N={largest}, {:.1} KiB per worker",
+                (at_most - at_one) / f64::from(largest - 1)
+            ));
+        }
+    }
+    if !per_worker.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nPeak RSS at the largest N, and what each worker adds to it ((RSS at N − RSS at \
+             N=1) ÷ (N − 1)): {}.",
+            per_worker.join("; ")
+        );
+    }
+
     let ceilings: Vec<String> = run
         .cases
         .iter()
@@ -228,7 +268,8 @@ fn csv_rows(run: &Run) -> String {
     let tick_us = 1e6 / crate::procfs::ticks_per_second() as f64;
     let mut out = String::from(
         "round,runtime,handler,workers,invocations,ready_ms,wall_ms,throughput_per_s,cpu_us,\
-         cpu_us_per_invocation,cpu_ticks,cpu_ticks_us_per_invocation,peak_rss_kib,\
+         cpu_us_per_invocation,cpu_ticks,cpu_ticks_us_per_invocation,\
+         context_switches_per_invocation,peak_rss_kib,\
          rss_anon_kib,rss_file_kib,threads,max_in_flight,round_trip_p50_us,round_trip_p99_us,\
          failures\n",
     );
@@ -238,7 +279,7 @@ fn csv_rows(run: &Run) -> String {
             |p| percentile(&s.round_trip_ns, p).map_or(f64::NAN, |ns| ns as f64 / 1e3);
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{:.3},{:.3},{:.1},{:.0},{:.2},{},{:.2},{},{},{},{},{},{:.1},{:.1},{}",
+            "{},{},{},{},{},{:.3},{:.3},{:.1},{:.0},{:.2},{},{:.2},{:.2},{},{},{},{},{},{:.1},{:.1},{}",
             s.round,
             RUNTIMES[s.runtime],
             case.handler,
@@ -251,6 +292,7 @@ fn csv_rows(run: &Run) -> String {
             s.cpu_per_invocation_us(),
             s.cpu_ticks,
             s.cpu_ticks as f64 * tick_us / f64::from(s.invocations),
+            s.context_switches as f64 / f64::from(s.invocations),
             s.peak_rss_kib,
             s.rss_anon_kib,
             s.rss_file_kib,
