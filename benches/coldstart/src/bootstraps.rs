@@ -1,4 +1,5 @@
-//! The three executables measured, built (or found) and sized.
+//! The executables measured, built (or found) and sized: the three of the cold-start benchmark,
+//! and those of the concurrency benchmark (ours per function, the official `concurrent`).
 
 use std::io::{self, Cursor, Write};
 use std::path::{Path, PathBuf};
@@ -82,6 +83,79 @@ pub fn prepare(sources: &Sources) -> Result<Vec<Bootstrap>, String> {
         })
     })
     .collect()
+}
+
+/// The concurrency benchmark's executables.
+pub struct ConcurrencyBinaries {
+    /// Given by path: serves every handler (by `_HANDLER`), as the all-handlers `bootstrap` does.
+    ours_given: Option<PathBuf>,
+    /// Where the one-function binaries are, one per handler, named for it.
+    ours_dir: PathBuf,
+    /// The official runtime's `concurrent`: every handler, by `_HANDLER`.
+    pub official: PathBuf,
+}
+
+impl ConcurrencyBinaries {
+    /// Ours for `handler`: the one-function binary `scripts/build.sh` ships for it, unless a
+    /// binary was given.
+    pub fn ours(&self, handler: &str) -> PathBuf {
+        self.ours_given
+            .clone()
+            .unwrap_or_else(|| self.ours_dir.join(handler))
+    }
+}
+
+/// Builds ours' one-function binaries for `handlers` and the official `concurrent` (static musl,
+/// release profile), those not given by path and unless `no_build`; checks that they exist.
+pub fn prepare_concurrency(
+    ours: Option<PathBuf>,
+    official: Option<PathBuf>,
+    no_build: bool,
+    handlers: &[&str],
+) -> Result<ConcurrencyBinaries, String> {
+    let root = workspace_root();
+    let official_dir = root.join("benches/official");
+    let binaries = ConcurrencyBinaries {
+        ours_dir: root.join("target").join(MUSL).join("release"),
+        official: official.clone().unwrap_or_else(|| {
+            official_dir
+                .join("target")
+                .join(MUSL)
+                .join("release/concurrent")
+        }),
+        ours_given: ours.clone(),
+    };
+    if !no_build {
+        if ours.is_none() {
+            let mut args = vec!["-p", "bootstrap"];
+            for handler in handlers {
+                args.extend(["--bin", handler]);
+            }
+            cargo(&root, &args)?;
+        }
+        if official.is_none() {
+            let manifest = official_dir.join("Cargo.toml");
+            let manifest = manifest.to_string_lossy();
+            cargo(
+                &root,
+                &[
+                    "--locked",
+                    "--manifest-path",
+                    &manifest,
+                    "--bin",
+                    "concurrent",
+                ],
+            )?;
+        }
+    }
+    let mut paths: Vec<PathBuf> = handlers.iter().map(|h| binaries.ours(h)).collect();
+    paths.push(binaries.official.clone());
+    for path in paths {
+        if !path.is_file() {
+            return Err(format!("no binary at {}", path.display()));
+        }
+    }
+    Ok(binaries)
 }
 
 /// `cargo build --release --target x86_64-unknown-linux-musl <args>`, run in `dir`.

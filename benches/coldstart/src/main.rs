@@ -1,14 +1,18 @@
 //! Cold-start and warm-invoke benchmark of the bootstrap against the official `lambda_runtime`
-//! and a raw-socket floor, on the harness's own Runtime API on loopback.
+//! and a raw-socket floor, on the harness's own Runtime API on loopback; with the subcommand
+//! `concurrency`, the Lambda Managed Instances benchmark (throughput, CPU and memory with N
+//! invocations at once; see `concurrency.rs`).
 //!
-//! `cargo run --release -p coldstart -- --help` lists the options; `benches/README.md` says what
-//! is measured and how.
+//! `cargo run --release -p coldstart -- --help` (or `-- concurrency --help`) lists the options;
+//! `benches/README.md` says what is measured and how.
 
 mod bootstraps;
+mod concurrency;
+mod procfs;
 mod report;
 mod server;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,6 +23,7 @@ use server::{Expected, Server, Session};
 
 const USAGE: &str = "\
 usage: cargo run --release -p coldstart -- [options]
+       cargo run --release -p coldstart -- concurrency [options]   (its own --help)
 
   --starts K        cold starts per bootstrap, handler and payload (default 50)
   --warm N          warm invocations after the first, per start (default 10000)
@@ -139,7 +144,7 @@ fn cases() -> Vec<Case> {
 }
 
 /// A JSON object of exactly `size` bytes, `{"data":"abc…"}`, that every runtime can parse.
-fn echo_payload(size: usize) -> Vec<u8> {
+pub fn echo_payload(size: usize) -> Vec<u8> {
     let mut payload = b"{\"data\":\"".to_vec();
     let filler = size.saturating_sub(payload.len() + 2);
     payload.extend((0..filler).map(|i| b'a' + (i % 26) as u8));
@@ -168,6 +173,9 @@ pub struct Sample {
 }
 
 fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("concurrency") {
+        return concurrency::main(std::env::args().skip(2));
+    }
     let options = match parse_options() {
         Ok(options) => options,
         Err(message) => {
@@ -258,30 +266,8 @@ fn cold_start(
     options: &Options,
 ) -> Result<(Sample, Option<String>), String> {
     let session = Session::new(options.warm + 1, &case.payload, case.expected.clone());
-    server.begin(&session);
-    let (stdout, stderr) = if options.verbose {
-        (Stdio::inherit(), Stdio::inherit())
-    } else {
-        (Stdio::null(), Stdio::null())
-    };
-    let mut command = Command::new(&bootstrap.path);
-    command
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", server.addr().to_string())
-        .env("_HANDLER", case.handler)
-        // What Lambda sets; the official runtime refuses to start without the first five.
-        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/22/[$LATEST]bench")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
-        .env("LAMBDA_TASK_ROOT", "/var/task")
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(stderr);
+    server.begin(session.clone());
+    let mut command = lambda_command(&bootstrap.path, server, case.handler, options.verbose);
 
     let spawned = Instant::now();
     let mut child = command
@@ -300,8 +286,8 @@ fn cold_start(
             Err(e) => break Err(format!("cannot wait for the process: {e}")),
         }
     };
-    let peak_rss_kib = peak_rss_kib(child.id());
-    let minor_faults = minor_faults(child.id());
+    let peak_rss_kib = procfs::peak_rss_kib(child.id());
+    let minor_faults = procfs::minor_faults(child.id());
     let _ = child.kill();
     let _ = child.wait();
     server.settle(Duration::from_secs(1));
@@ -332,6 +318,37 @@ fn cold_start(
     Ok((sample, progress.first_failure))
 }
 
+/// The command that starts `path` as Lambda would, against `server`: a clean environment with only
+/// what Lambda sets (the official runtime refuses to start without the function's name, memory
+/// size, version and log group and stream); stdout and stderr to /dev/null unless `verbose`.
+pub fn lambda_command(path: &Path, server: &Server, handler: &str, verbose: bool) -> Command {
+    let output = || {
+        if verbose {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        }
+    };
+    let mut command = Command::new(path);
+    command
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", server.addr().to_string())
+        .env("_HANDLER", handler)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/22/[$LATEST]bench")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+        .env("LAMBDA_TASK_ROOT", "/var/task")
+        .stdin(Stdio::null())
+        .stdout(output())
+        .stderr(output());
+    command
+}
+
 /// Pins the calling thread to one CPU; threads and children it starts from now on inherit the
 /// mask, so call it before the server starts.
 fn pin_to_cpu(cpu: usize) -> Result<(), String> {
@@ -350,27 +367,6 @@ fn pin_to_cpu(cpu: usize) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// Field 10 (`minflt`) of /proc/PID/stat; the fields are counted after the `)` that ends the
-/// command name, which may itself hold spaces.
-fn minor_faults(pid: u32) -> Result<u64, String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
-    stat.rsplit_once(')')
-        .and_then(|(_, fields)| fields.split_whitespace().nth(7))
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| "no minflt field".to_owned())
-}
-
-/// The process's peak resident set (`VmHWM` in /proc/PID/status), in KiB.
-fn peak_rss_kib(pid: u32) -> Result<u64, String> {
-    let status =
-        std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| "no VmHWM line".to_owned())
 }
 
 #[cfg(test)]

@@ -34,12 +34,12 @@ struct Summary {
 }
 
 /// Nearest-rank percentile of sorted values.
-fn percentile<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
+pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
     let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
     sorted.get(rank - 1).copied()
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
+pub fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     percentile(&values, 0.5).unwrap_or(f64::NAN)
 }
@@ -420,7 +420,7 @@ fn chart(run: &Run, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// `/proc/cpuinfo`'s model name and the CPU count, for the table's heading.
-fn machine() -> String {
+pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -435,7 +435,7 @@ fn machine() -> String {
 }
 
 /// The current time as `2026-11-22 23:04`.
-fn utc_now() -> String {
+pub fn utc_now() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

@@ -2,12 +2,19 @@
 //!
 //! Kept small and constant so it does not blur the runtimes it measures: the `/next` answer
 //! (headers and event) is built once per start and only the request id's digits are patched in
-//! place; every connection reuses its read buffer; `TCP_NODELAY` is on; the only locks are
-//! uncontended (one runtime process at a time). Each connection gets a thread.
+//! place; every connection reuses its read buffer; `TCP_NODELAY` is on. Each connection gets a
+//! thread, so a runtime may hold as many `/next` long polls at once as it has workers.
 //!
-//! A start is a [`Session`]: it hands out `invocations` events, one at a time, and is done when
-//! the runtime asks for one more. The runtime's last `GET /next` is left unanswered (as Lambda
-//! leaves it while no event comes), so the process sits idle until the harness kills it.
+//! What the connections serve is an [`Events`]:
+//!
+//! - a [`Session`] (the cold-start benchmark): `invocations` events, one at a time, done when the
+//!   runtime asks for one more. The runtime's last `GET /next` is left unanswered (as Lambda
+//!   leaves it while no event comes), so the process sits idle until the harness kills it. Its
+//!   locks are uncontended (one invocation at a time).
+//! - a [`Batch`] (the concurrency benchmark): events handed out to every poll at once, as many as
+//!   the harness has released; a poll with nothing to take waits, as on Lambda Managed Instances
+//!   when no invocation comes. Every answer is checked against its request id: each event
+//!   answered exactly once, with the right body.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -33,7 +40,7 @@ const REQUEST_ID_DIGITS: std::ops::Range<usize> = 24..36;
 /// after anyway.
 pub struct Server {
     addr: SocketAddr,
-    current: Arc<Mutex<Option<Arc<Session>>>>,
+    current: Arc<Mutex<Option<Arc<dyn Events>>>>,
     /// Connection threads still running.
     open: Arc<AtomicUsize>,
 }
@@ -43,7 +50,7 @@ impl Server {
     pub fn start() -> io::Result<Server> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
-        let current: Arc<Mutex<Option<Arc<Session>>>> = Arc::default();
+        let current: Arc<Mutex<Option<Arc<dyn Events>>>> = Arc::new(Mutex::new(None));
         let open = Arc::new(AtomicUsize::new(0));
         let (sessions, counter) = (Arc::clone(&current), Arc::clone(&open));
         std::thread::Builder::new()
@@ -85,10 +92,24 @@ impl Server {
         }
     }
 
-    /// Makes `session` the one every request is served from, until the next call.
-    pub fn begin(&self, session: &Arc<Session>) {
-        *lock(&self.current) = Some(Arc::clone(session));
+    /// Makes `events` what every request is served from, until the next call.
+    pub fn begin(&self, events: Arc<dyn Events>) {
+        *lock(&self.current) = Some(events);
     }
+}
+
+/// What the connections serve, and where the answers go.
+pub trait Events: Send + Sync {
+    /// The whole `/next` answer, with a request id whose 36 bytes start at the index returned.
+    fn next_answer(&self) -> (&[u8], usize);
+    /// A `GET /next` arrived (its headers read at `arrived`): the index of the event to hand out
+    /// now, or `None` to leave this poll unanswered. May wait until there is one.
+    fn next(&self, arrived: Instant) -> Option<u32>;
+    /// A response, or an error report (`is_error`), for request id `id` arrived (its body read at
+    /// `arrived`).
+    fn answered(&self, id: &[u8], body: &[u8], is_error: bool, arrived: Instant);
+    /// `POST /runtime/init/error`.
+    fn init_error(&self, body: &[u8]);
 }
 
 /// What a response must be for the invocation to count as correct.
@@ -146,25 +167,7 @@ pub struct Progress {
 
 impl Session {
     pub fn new(invocations: u32, payload: &[u8], expected: Expected) -> Arc<Session> {
-        let deadline_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis()
-            + 24 * 3600 * 1000;
-        let mut next_answer = Vec::with_capacity(payload.len() + 512);
-        next_answer.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n");
-        next_answer.extend_from_slice(b"Lambda-Runtime-Aws-Request-Id: ");
-        let id_at = next_answer.len();
-        next_answer.extend_from_slice(REQUEST_ID_TEMPLATE);
-        let _ = write!(
-            next_answer,
-            "\r\nLambda-Runtime-Deadline-Ms: {deadline_ms}\r\n\
-             Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:bench\r\n\
-             Lambda-Runtime-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1\r\n\
-             Content-Length: {}\r\n\r\n",
-            payload.len()
-        );
-        next_answer.extend_from_slice(payload);
+        let (next_answer, id_at) = next_answer(payload);
         Arc::new(Session {
             invocations,
             expected,
@@ -197,6 +200,274 @@ impl Session {
     }
 }
 
+impl Events for Session {
+    fn next_answer(&self) -> (&[u8], usize) {
+        (&self.next_answer, self.id_at)
+    }
+
+    fn next(&self, arrived: Instant) -> Option<u32> {
+        let mut progress = lock(&self.progress);
+        progress.first_next.get_or_insert(arrived);
+        if progress.issued == self.invocations {
+            // No more events: the long poll stays open until the process is killed.
+            progress.done = true;
+            self.changed.notify_all();
+            return None;
+        }
+        progress.issued += 1;
+        let index = progress.issued - 1;
+        progress.in_flight = Some((index, Instant::now()));
+        Some(index)
+    }
+
+    fn answered(&self, id: &[u8], body: &[u8], is_error: bool, arrived: Instant) {
+        let correct = !is_error && self.expected.matches(body);
+        let mut progress = lock(&self.progress);
+        match progress.in_flight.take() {
+            Some((index, handed_out)) if id == request_id(index) => {
+                let round_trip = arrived - handed_out;
+                if index == 0 {
+                    progress.first_round_trip = Some(round_trip);
+                    progress.first_response = body.to_vec();
+                } else {
+                    progress.warm_ns.push(round_trip.as_nanos() as u64);
+                }
+                if !correct {
+                    let what = format!("invocation {index}: {}", wrong(is_error, body));
+                    self.fail(&mut progress, what);
+                }
+            }
+            other => {
+                progress.in_flight = other;
+                let what = format!("post for unknown id {}", String::from_utf8_lossy(id));
+                self.fail(&mut progress, what);
+            }
+        }
+    }
+
+    fn init_error(&self, body: &[u8]) {
+        let what = format!("init error: {}", String::from_utf8_lossy(body));
+        self.fail(&mut lock(&self.progress), what);
+    }
+}
+
+/// The events of a concurrent run. The harness releases them in lots ([`Batch::release`]); every
+/// `GET /next` takes the next released event at once, or waits for the next lot. A response is
+/// matched to its event by the index in its request id, so answers may come in any order, from
+/// any connection; a second answer for one event is a failure.
+pub struct Batch {
+    expected: Expected,
+    next_answer: Vec<u8>,
+    id_at: usize,
+    state: Mutex<BatchState>,
+    /// Polls waiting for an event are woken here (a release, or the end).
+    released: Condvar,
+    /// The harness is woken here: a poll started waiting, all released events were answered, or
+    /// something failed.
+    progressed: Condvar,
+}
+
+#[derive(Default)]
+struct BatchState {
+    /// Events the harness has let out so far.
+    released: u32,
+    /// Per event handed out, in order: when it went out, until it is answered.
+    handed_out: Vec<Option<Instant>>,
+    /// Per event answered: its round trip, handed out → whole answer read, in nanoseconds.
+    round_trip_ns: Vec<u64>,
+    answered: u32,
+    /// `GET /next` polls waiting for an event now.
+    waiting: u32,
+    in_flight: u32,
+    max_in_flight: u32,
+    last_answer: Option<Instant>,
+    failures: u32,
+    first_failure: Option<String>,
+    closed: bool,
+}
+
+impl BatchState {
+    fn fail(&mut self, what: String) {
+        self.failures += 1;
+        self.first_failure.get_or_insert(what);
+    }
+}
+
+/// What a [`Batch`] saw, taken out at its end.
+pub struct BatchResults {
+    /// Round trips of the events `from..` as the harness asked, sorted, in nanoseconds.
+    pub round_trip_ns: Vec<u64>,
+    /// The most events handed out and not yet answered at one time.
+    pub max_in_flight: u32,
+    /// Wrong bodies, error reports, answers for ids never handed out or already answered.
+    pub failures: u32,
+    pub first_failure: Option<String>,
+}
+
+impl Batch {
+    pub fn new(payload: &[u8], expected: Expected) -> Arc<Batch> {
+        let (next_answer, id_at) = next_answer(payload);
+        Arc::new(Batch {
+            expected,
+            next_answer,
+            id_at,
+            state: Mutex::default(),
+            released: Condvar::new(),
+            progressed: Condvar::new(),
+        })
+    }
+
+    /// Lets `count` more events out (to the polls waiting now and to those to come); returns the
+    /// moment they were released.
+    pub fn release(&self, count: u32) -> Instant {
+        let mut state = lock(&self.state);
+        state.released += count;
+        let at = Instant::now();
+        self.released.notify_all();
+        at
+    }
+
+    /// Waits up to `timeout` until every released event has been answered and at least
+    /// `workers` polls wait for more, that is until all the runtime's workers are idle; returns
+    /// whether they are, and how many polls wait.
+    pub fn wait_idle(&self, workers: u32, timeout: Duration) -> (bool, u32) {
+        let state = lock(&self.state);
+        let (state, _) = self
+            .progressed
+            .wait_timeout_while(state, timeout, |s| {
+                !(s.answered == s.released && s.waiting >= workers)
+            })
+            .unwrap_or_else(PoisonError::into_inner);
+        (
+            state.answered == state.released && state.waiting >= workers,
+            state.waiting,
+        )
+    }
+
+    /// Answers no more events: the waiting polls stay unanswered until the process is killed.
+    pub fn close(&self) {
+        lock(&self.state).closed = true;
+        self.released.notify_all();
+    }
+
+    /// When the last answer arrived, if any has.
+    pub fn last_answer(&self) -> Option<Instant> {
+        lock(&self.state).last_answer
+    }
+
+    /// The results so far; round trips of the events from index `from` on.
+    pub fn results(&self, from: u32) -> BatchResults {
+        let state = lock(&self.state);
+        let mut round_trip_ns = state
+            .round_trip_ns
+            .get(from as usize..)
+            .unwrap_or_default()
+            .to_vec();
+        round_trip_ns.sort_unstable();
+        BatchResults {
+            round_trip_ns,
+            max_in_flight: state.max_in_flight,
+            failures: state.failures,
+            first_failure: state.first_failure.clone(),
+        }
+    }
+}
+
+impl Events for Batch {
+    fn next_answer(&self) -> (&[u8], usize) {
+        (&self.next_answer, self.id_at)
+    }
+
+    fn next(&self, _arrived: Instant) -> Option<u32> {
+        let mut state = lock(&self.state);
+        let has_event = |s: &BatchState| s.closed || (s.handed_out.len() as u32) < s.released;
+        if !has_event(&state) {
+            state.waiting += 1;
+            self.progressed.notify_all();
+            state = self
+                .released
+                .wait_while(state, |s| !has_event(s))
+                .unwrap_or_else(PoisonError::into_inner);
+            state.waiting -= 1;
+        }
+        if state.closed {
+            return None;
+        }
+        let index = state.handed_out.len() as u32;
+        state.handed_out.push(Some(Instant::now()));
+        state.round_trip_ns.push(0);
+        state.in_flight += 1;
+        state.max_in_flight = state.max_in_flight.max(state.in_flight);
+        Some(index)
+    }
+
+    fn answered(&self, id: &[u8], body: &[u8], is_error: bool, arrived: Instant) {
+        let correct = !is_error && self.expected.matches(body);
+        let mut state = lock(&self.state);
+        let handed_out = request_index(id)
+            .and_then(|index| Some((index, state.handed_out.get_mut(index as usize)?.take()?)));
+        let Some((index, handed_out)) = handed_out else {
+            let what = format!(
+                "post for an id never handed out or already answered: {}",
+                String::from_utf8_lossy(id)
+            );
+            state.fail(what);
+            self.progressed.notify_all();
+            return;
+        };
+        state.round_trip_ns[index as usize] = (arrived - handed_out).as_nanos() as u64;
+        state.answered += 1;
+        state.in_flight -= 1;
+        state.last_answer = Some(arrived);
+        if !correct {
+            state.fail(format!("invocation {index}: {}", wrong(is_error, body)));
+        }
+        if !correct || state.answered == state.released {
+            self.progressed.notify_all();
+        }
+    }
+
+    fn init_error(&self, body: &[u8]) {
+        let mut state = lock(&self.state);
+        state.fail(format!("init error: {}", String::from_utf8_lossy(body)));
+        self.progressed.notify_all();
+    }
+}
+
+/// The whole `/next` answer for `payload` (a far deadline, an ARN and a trace id as Lambda sends
+/// them), and where the request id's 36 bytes sit in it.
+fn next_answer(payload: &[u8]) -> (Vec<u8>, usize) {
+    let deadline_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
+        + 24 * 3600 * 1000;
+    let mut answer = Vec::with_capacity(payload.len() + 512);
+    answer.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n");
+    answer.extend_from_slice(b"Lambda-Runtime-Aws-Request-Id: ");
+    let id_at = answer.len();
+    answer.extend_from_slice(REQUEST_ID_TEMPLATE);
+    let _ = write!(
+        answer,
+        "\r\nLambda-Runtime-Deadline-Ms: {deadline_ms}\r\n\
+         Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:bench\r\n\
+         Lambda-Runtime-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1\r\n\
+         Content-Length: {}\r\n\r\n",
+        payload.len()
+    );
+    answer.extend_from_slice(payload);
+    (answer, id_at)
+}
+
+/// How a wrong answer is described: an error report, or the start of the body that was wrong.
+fn wrong(is_error: bool, body: &[u8]) -> String {
+    format!(
+        "{} {}",
+        if is_error { "error" } else { "wrong response" },
+        String::from_utf8_lossy(&body[..body.len().min(200)])
+    )
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -216,6 +487,15 @@ fn request_id(index: u32) -> [u8; 36] {
     id
 }
 
+/// The invocation index a request id carries, if it is one this server made.
+fn request_index(id: &[u8]) -> Option<u32> {
+    let digits = id.strip_prefix(&REQUEST_ID_TEMPLATE[..REQUEST_ID_DIGITS.start])?;
+    if digits.len() != REQUEST_ID_DIGITS.len() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
 /// A parsed request; `body` indexes the reader's buffer.
 struct Request {
     kind: Kind,
@@ -232,14 +512,14 @@ enum Kind {
     Unknown,
 }
 
-fn serve_connection(mut stream: TcpStream, sessions: &Mutex<Option<Arc<Session>>>) {
+fn serve_connection(mut stream: TcpStream, current: &Mutex<Option<Arc<dyn Events>>>) {
     let _ = stream.set_nodelay(true);
     let mut reader = RequestReader::default();
-    // This connection's copy of the current session's `/next` answer.
-    let mut answer: Option<(Arc<Session>, Vec<u8>)> = None;
+    // This connection's copy of the current events' `/next` answer.
+    let mut answer: Option<(Arc<dyn Events>, Vec<u8>)> = None;
     while let Ok(request) = reader.read_request(&mut stream) {
         let arrived = Instant::now();
-        let Some(session) = lock(sessions).clone() else {
+        let Some(events) = lock(current).clone() else {
             return;
         };
         let body = &reader.buf[request.body.clone()];
@@ -247,71 +527,29 @@ fn serve_connection(mut stream: TcpStream, sessions: &Mutex<Option<Arc<Session>>
             Kind::Next => {
                 if answer
                     .as_ref()
-                    .is_some_and(|(s, _)| !Arc::ptr_eq(s, &session))
+                    .is_some_and(|(e, _)| !Arc::ptr_eq(e, &events))
                 {
                     answer = None;
                 }
                 let (_, next_answer) = answer
-                    .get_or_insert_with(|| (Arc::clone(&session), session.next_answer.clone()));
-                let index = {
-                    let mut progress = lock(&session.progress);
-                    progress.first_next.get_or_insert(arrived);
-                    if progress.issued == session.invocations {
-                        progress.done = true;
-                        session.changed.notify_all();
-                        None
-                    } else {
-                        progress.issued += 1;
-                        let index = progress.issued - 1;
-                        progress.in_flight = Some((index, Instant::now()));
-                        Some(index)
-                    }
-                };
-                match index {
+                    .get_or_insert_with(|| (Arc::clone(&events), events.next_answer().0.to_vec()));
+                match events.next(arrived) {
                     Some(index) => {
-                        let at = session.id_at;
+                        let at = events.next_answer().1;
                         write_request_id(&mut next_answer[at..at + 36], index);
                         stream.write_all(next_answer)
                     }
-                    // No more events: leave the long poll open until the process is killed.
+                    // Leave the long poll open until the process is killed.
                     None => Ok(()),
                 }
             }
             Kind::Response(ref id) | Kind::Error(ref id) => {
                 let is_error = matches!(request.kind, Kind::Error(_));
-                let correct = !is_error && session.expected.matches(body);
-                let id = &reader.buf[id.clone()];
-                let mut progress = lock(&session.progress);
-                match progress.in_flight.take() {
-                    Some((index, handed_out)) if id == request_id(index) => {
-                        let round_trip = arrived - handed_out;
-                        if index == 0 {
-                            progress.first_round_trip = Some(round_trip);
-                            progress.first_response = body.to_vec();
-                        } else {
-                            progress.warm_ns.push(round_trip.as_nanos() as u64);
-                        }
-                        if !correct {
-                            let what = format!(
-                                "invocation {index}: {} {}",
-                                if is_error { "error" } else { "wrong response" },
-                                String::from_utf8_lossy(&body[..body.len().min(200)])
-                            );
-                            session.fail(&mut progress, what);
-                        }
-                    }
-                    other => {
-                        progress.in_flight = other;
-                        let what = format!("post for unknown id {}", String::from_utf8_lossy(id));
-                        session.fail(&mut progress, what);
-                    }
-                }
-                drop(progress);
+                events.answered(&reader.buf[id.clone()], body, is_error, arrived);
                 stream.write_all(ACCEPTED)
             }
             Kind::InitError => {
-                let what = format!("init error: {}", String::from_utf8_lossy(body));
-                session.fail(&mut lock(&session.progress), what);
+                events.init_error(body);
                 stream.write_all(ACCEPTED)
             }
             Kind::Unknown => stream.write_all(NOT_FOUND),
@@ -476,6 +714,10 @@ mod tests {
     fn request_ids_carry_the_invocation_index() {
         assert_eq!(&request_id(0), b"8476a536-e9f4-11e8-9739-000000000000");
         assert_eq!(&request_id(10_001), b"8476a536-e9f4-11e8-9739-000000010001");
+        assert_eq!(request_index(&request_id(10_001)), Some(10_001));
+        assert_eq!(request_index(b"8476a536-e9f4-11e8-9739-00000001000"), None);
+        assert_eq!(request_index(b"8476a536-e9f4-11e8-9739-00000001000x"), None);
+        assert_eq!(request_index(b"0000a536-e9f4-11e8-9739-000000010001"), None);
     }
 
     #[test]
