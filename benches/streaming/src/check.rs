@@ -5,6 +5,8 @@
 pub const HTTP_INTEGRATION: &str = "application/vnd.awslambda.http-integration-response";
 /// The name of the error-type trailer, looked for in trailers and, as text, in bodies.
 pub const ERROR_TYPE_TRAILER: &str = "Lambda-Runtime-Function-Error-Type";
+/// The name of the error-body trailer (base64 of the error).
+pub const ERROR_BODY_TRAILER: &str = "Lambda-Runtime-Function-Error-Body";
 
 /// A body, split into its prelude (if its content type announces one) and its payload.
 pub struct Body<'a> {
@@ -39,10 +41,10 @@ impl<'a> Body<'a> {
         self.whole.len() - self.payload.len()
     }
 
-    /// Error-trailer text sent as body bytes, from where it starts (200 bytes at most).
+    /// Error-trailer text sent as body bytes, from where it starts (1000 bytes at most).
     pub fn error_in_body(&self) -> Option<String> {
         let at = find(self.whole, ERROR_TYPE_TRAILER.as_bytes())?;
-        let text = &self.whole[at..self.whole.len().min(at + 200)];
+        let text = &self.whole[at..self.whole.len().min(at + 1000)];
         Some(String::from_utf8_lossy(text).into_owned())
     }
 }
@@ -120,6 +122,29 @@ impl Expected {
     }
 }
 
+/// Standard base64 (RFC 4648, padding optional) to text; `None` if it is not base64.
+pub fn base64_decode(text: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in text.trim_end_matches('=').bytes() {
+        let value = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = acc << 6 | u32::from(value);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            bytes.push((acc >> bits) as u8);
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
@@ -182,6 +207,20 @@ mod tests {
                 .problem(&without, &headers, &trailers)
                 .is_some()
         );
+    }
+
+    #[test]
+    fn base64_decodes_rfc_4648_test_vectors() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64_decode(encoded).as_deref(), Some(plain));
+        }
+        assert_eq!(base64_decode("Zg").as_deref(), Some("f"));
+        assert!(base64_decode("Z!").is_none());
     }
 
     #[test]

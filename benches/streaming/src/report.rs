@@ -6,7 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::check::{ERROR_TYPE_TRAILER, HTTP_INTEGRATION};
+use crate::check::{ERROR_BODY_TRAILER, ERROR_TYPE_TRAILER, HTTP_INTEGRATION, base64_decode};
 use crate::functions::{OFFICIAL, OURS, Response};
 use crate::server::Record;
 use crate::{RUNTIMES, Run, Sample};
@@ -192,6 +192,9 @@ pub fn markdown(run: &Run) -> String {
         let Some(record) = &run.first_warm[i] else {
             continue;
         };
+        if function.response == Response::Buffered {
+            continue;
+        }
         let h = &record.headers;
         let shown =
             |v: &Option<String>| v.as_deref().map_or("–".to_owned(), |v| format!("`{v}`"));
@@ -215,33 +218,20 @@ pub fn markdown(run: &Run) -> String {
     out.push_str(
         "\nA streamed function that fails after its first piece (`_HANDLER=fail`), as the \
          Runtime API received it:\n\n\
-         | runtime | endpoint | body bytes | `Trailer` announced | trailers received | \
-         error text in the body |\n|---|---|--:|---|---|---|\n",
+         | runtime | endpoint | body bytes | error sent as | error type | error body, base64-decoded |\n\
+         |---|---|--:|---|---|---|\n",
     );
     for check in &run.failure_checks {
         let r = &check.record;
-        let trailers = if r.trailers.is_empty() {
-            "none".to_owned()
-        } else {
-            r.trailers
-                .iter()
-                .map(|(name, value)| format!("`{name}: {}`", shorten(value, 60)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let in_body = r.error_in_body.as_deref().map_or("none".to_owned(), |t| {
-            format!("`{}`", shorten(&t.replace("\r\n", "\\r\\n"), 110))
-        });
+        let (how, error_type, body) = reported_error(r);
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {trailers} | {in_body} |",
+            "| {} | {} | {} | {how} | {} | {} |",
             check.runtime,
             r.endpoint,
             r.body_bytes,
-            r.headers
-                .trailer
-                .as_deref()
-                .map_or("–".to_owned(), |t| format!("`{t}`")),
+            error_type.map_or("–".to_owned(), |t| format!("`{t}`")),
+            body.map_or("–".to_owned(), |b| format!("`{}`", shorten(&b, 100))),
         );
     }
     let real_trailers = |runtime: &str| {
@@ -260,6 +250,33 @@ pub fn markdown(run: &Run) -> String {
         if real_trailers(OFFICIAL) { "yes" } else { "no" },
     );
     out
+}
+
+/// How a failed stream reported its error: as HTTP trailers, or as trailer text sent as body
+/// bytes; its type and its decoded body.
+fn reported_error(record: &Record) -> (&'static str, Option<String>, Option<String>) {
+    let trailer = |name: &str| {
+        record
+            .trailers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let in_body = |name: &str| {
+        let text = record.error_in_body.as_deref()?;
+        let line = text.split("\r\n").find_map(|l| l.strip_prefix(name))?;
+        Some(line.trim_start_matches(':').trim().to_owned())
+    };
+    let decoded = |b64: Option<String>| b64.map(|b| base64_decode(&b).unwrap_or(b));
+    if let Some(error_type) = trailer(ERROR_TYPE_TRAILER) {
+        let body = decoded(trailer(ERROR_BODY_TRAILER));
+        ("HTTP trailers", Some(error_type), body)
+    } else if let Some(error_type) = in_body(ERROR_TYPE_TRAILER) {
+        let body = decoded(in_body(ERROR_BODY_TRAILER));
+        ("text in the body, after the data", Some(error_type), body)
+    } else {
+        ("nothing found", None, None)
+    }
 }
 
 /// The chunk sizes, runs of equal sizes folded: `85, 8, 16 × 65536`.
