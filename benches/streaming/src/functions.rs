@@ -30,6 +30,15 @@ impl Response {
         Response::UrlStreamed,
     ];
 
+    /// Its name in the CSV.
+    pub fn id(self) -> &'static str {
+        match self {
+            Response::Streamed => "streamed",
+            Response::Buffered => "buffered",
+            Response::UrlStreamed => "url-streamed",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Response::Streamed => "streamed",

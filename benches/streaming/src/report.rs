@@ -323,7 +323,7 @@ fn csv(run: &Run) -> String {
             out,
             "{},{},{},{},{:.1},{},{},{:.1},{},{},{}",
             function.runtime,
-            function.response.label().replace(", ", " "),
+            function.response.id(),
             s.round,
             u8::from(s.round == 0),
             micros(s.head),
@@ -341,10 +341,9 @@ fn csv(run: &Run) -> String {
     out
 }
 
-/// Two panels, TTFB (log scale) and total time: per response kind a bar per runtime at p50,
+/// Two panels, TTFB and total time: per response kind a bar per runtime at p50,
 /// with a line up to p90.
 fn chart(run: &Run, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
-    use plotters::coord::combinators::IntoLogRange;
     use plotters::prelude::*;
     use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -373,12 +372,8 @@ fn chart(run: &Run, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     )?;
     type Metric = (&'static str, fn(&Summary) -> (f64, f64));
     let metrics: [Metric; 2] = [
-        ("time to first byte, µs (log scale)", |s| {
-            (s.ttfb_p50, s.ttfb_p90)
-        }),
-        ("total time, µs (log scale)", |s| {
-            (s.total_p50, s.total_p90)
-        }),
+        ("time to first byte, µs", |s| (s.ttfb_p50, s.ttfb_p90)),
+        ("total time, µs", |s| (s.total_p50, s.total_p90)),
     ];
     for (panel, (title, value)) in root.split_evenly((1, 2)).iter().zip(metrics) {
         let values: Vec<f64> = summaries
@@ -391,15 +386,14 @@ fn chart(run: &Run, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
             })
             .filter(|v| v.is_finite() && *v > 0.0)
             .collect();
-        let top = values.iter().copied().fold(1.0, f64::max);
-        let bottom = values.iter().copied().fold(top, f64::min);
-        let (min, max) = (bottom / 2.0, top * 2.0);
+        // Headroom above the tallest line for the legend.
+        let (min, max) = (0.0, values.iter().copied().fold(1.0, f64::max) * 1.3);
         let mut chart = ChartBuilder::on(panel)
             .caption(title, ("sans-serif", 18))
             .margin(12)
             .x_label_area_size(30)
             .y_label_area_size(60)
-            .build_cartesian_2d(0.0..groups.len() as f64, (min..max).log_scale())?;
+            .build_cartesian_2d(0.0..groups.len() as f64, min..max)?;
         let no_label = |_: &f64| String::new();
         let whole = |v: &f64| format!("{v:.0}");
         chart
