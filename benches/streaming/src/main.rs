@@ -110,9 +110,9 @@ pub struct Sample {
 /// the first warm round and after the last (all its threads).
 #[derive(Clone, Copy)]
 pub struct ProcessCost {
-    /// User + system CPU time per invocation, µs (the kernel counts in 10 ms ticks: over 1000
-    /// invocations, ±10 µs).
-    pub cpu_us: f64,
+    /// User + system CPU time per invocation, µs; `None` when the run was too short for the
+    /// kernel's 10 ms ticks to say (under 20 ticks; over 2000 invocations they give ±5 µs).
+    pub cpu_us: Option<f64>,
     pub minor_faults: f64,
 }
 
@@ -269,7 +269,7 @@ fn measure(
             let (faults, ticks) = proc_stat(child.id())?;
             let n = f64::from(rounds);
             Some(ProcessCost {
-                cpu_us: (ticks - ticks_0) as f64 * 10_000.0 / n,
+                cpu_us: (ticks - ticks_0 >= 20).then(|| (ticks - ticks_0) as f64 * 10_000.0 / n),
                 minor_faults: (faults - faults_0) as f64 / n,
             })
         })

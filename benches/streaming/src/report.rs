@@ -129,7 +129,8 @@ pub fn markdown(run: &Run) -> String {
             .as_ref()
             .map_or_else(|| "–".to_owned(), chunk_summary);
         let (cpu, faults) = run.costs[i].map_or(("–".to_owned(), "–".to_owned()), |c| {
-            (format!("{:.0}", c.cpu_us), format!("{:.1}", c.minor_faults))
+            let cpu = c.cpu_us.map_or("–".to_owned(), |us| format!("{us:.0}"));
+            (cpu, format!("{:.1}", c.minor_faults))
         });
         let _ = writeln!(
             out,
