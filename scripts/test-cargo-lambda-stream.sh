@@ -6,17 +6,11 @@
 # are written (the handler sleeps 50 ms between them), with no error in
 # watch's log. Everything stays on loopback; no AWS call.
 #
-# Status with cargo-lambda 1.9.2: FAILS (HTTP 500). Its emulator reads the
-# prelude as the body's first HTTP chunk alone, skips the second chunk as
-# the 8-NUL separator, and requires a `cookies` field
-# (crates/cargo-lambda-watch/src/trigger_router.rs, create_streaming_response;
-# requests.rs, StreamingPrelude), as lambda_runtime happens to send them.
-# ResponseStream::http_response sends prelude and NULs as one chunk (so the
-# emulator's JSON parse of the first chunk fails on the NULs), and leaves
-# `cookies` out when there are none. With http_response writing the prelude,
-# then the NULs, as two writes and `cookies` always serialized (a three-line
-# change in runtime/src/stream.rs, tried outside this branch), this script
-# passes 4 of 4: the parts arrived 0, 50 and 100 ms after the head.
+# cargo-lambda's emulator (1.9.2) reads the prelude as the body's first HTTP chunk alone, the
+# 8-NUL separator as the second, and requires a `cookies` field
+# (crates/cargo-lambda-watch/src/trigger_router.rs, create_streaming_response). Lambda reads
+# bytes, not chunks, but ResponseStream::http_response frames them that way (and always writes
+# `cookies`) so that local runs stream too; before that, every request got HTTP 500.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -74,15 +74,17 @@ unit_tests() {
     cargo test --locked -p lambda-blocking-rt --features float_roundtrip
 }
 
-# The integration tests against the arm64 echo, error, panic and fibonacci bootstraps under
-# qemu. Each per-function binary holds one handler; the tests that need another handler
-# (context, hello, the full list of names) or an hour of emulated waiting are left to the
-# native run.
+# The integration tests against the arm64 per-function bootstraps under qemu: handlers, errors,
+# faults, logging, transport, shutdown, concurrency, invocation ids and streaming. Each
+# per-function binary holds one handler; the tests that need the all-handlers binary (the list
+# of names, the context handler's trace-id checks), a user binary built for the host, or an
+# hour of emulated waiting are left to the native run.
 arm64_under_qemu() {
     ensure_commands qemu-aarch64-static:qemu-user-static
     BOOTSTRAP_FUNCTIONS="$PWD/target/lambda/arm64" BOOTSTRAP_RUNNER=qemu-aarch64-static \
         cargo test --locked -p lambda-blocking-rt-tests \
-        --test handlers --test errors --test faults --test logging --test transport --test shutdown -- \
+        --test handlers --test errors --test faults --test logging --test transport --test shutdown \
+        --test concurrency --test invocation_id --test streaming -- \
         --skip context --skip hello --skip event_that_does_not_deserialize \
         --skip unknown_handler_is_an_init_error_listing --skip next_held_for_70_seconds --skip handler_can_ask
 }
@@ -105,6 +107,9 @@ step build -- scripts/build.sh
 step build-checks -- scripts/test-build.sh --function echo
 # the integration tests against the arm64 bootstraps under qemu-user-static
 step arm64-qemu -- arm64_under_qemu
+# a user's own function: a cargo new crate with the example's code and the README's main.rs,
+# built by build.sh --manifest-path, run on x86_64 and on arm64 under qemu
+step user-function -- scripts/test-user-function.sh
 # 100 000 invocations in one process, RSS and descriptors flat (release, 10 min budget)
 step soak -- timeout 600 cargo test --release --locked -p lambda-blocking-rt-tests --test soak -- --ignored
 # every cargo-fuzz target for a few seconds from its committed corpus (nightly)
@@ -117,8 +122,12 @@ step template -- scripts/test-template.sh
 step coldstart-aws -- scripts/test-coldstart.sh
 # cargo lambda watch + invoke on echo and fibonacci, cargo lambda build
 step cargo-lambda -- scripts/test-cargo-lambda.sh
+# cargo lambda watch streams a function URL response of this runtime as it is written
+step cargo-lambda-stream -- scripts/test-cargo-lambda-stream.sh
 # the benchmark harness, quick: the three bootstraps side by side, every answer checked
 step bench-quick -- cargo run --locked --release -p coldstart -- --quick
+# concurrency benchmark, quick: N = 1, 8, 64 against run_concurrent, every answer checked
+step bench-concurrency-quick -- cargo run --locked --release -p coldstart -- concurrency --quick
 
 # --- the verdict ----------------------------------------------------------------------------------
 ((list_only)) && exit 0

@@ -298,7 +298,7 @@ fn stream(
         invocation_id: ctx.invocation_id.as_deref(),
     };
     let request_id = invocation.request_id;
-    let mut streamed = StreamedResponse::new(&mut api.stream_target, invocation, Vec::new());
+    let mut streamed = StreamedResponse::new(&mut api.stream_target, invocation);
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         handler.stream(event, ctx, &mut ResponseStream::new(&mut streamed))
     }))

@@ -91,10 +91,12 @@ impl<'a> ResponseStream<'a> {
     /// ```
     pub fn http_response(&mut self, response: &HttpResponse) -> io::Result<()> {
         self.set_content_type(HTTP_INTEGRATION_CONTENT_TYPE)?;
-        let mut prelude = serde_json::to_vec(response).map_err(io::Error::other)?;
-        // Eight NUL bytes end the prelude; the body follows.
-        prelude.extend_from_slice(&[0; 8]);
-        self.write_all(&prelude)
+        let prelude = serde_json::to_vec(response).map_err(io::Error::other)?;
+        self.write_all(&prelude)?;
+        // Eight NUL bytes end the prelude; the body follows. Sent as a chunk of their own:
+        // cargo lambda's emulator reads the prelude as the first chunk and the separator as the
+        // second, as lambda_runtime frames them (Lambda itself reads the bytes, not the chunks).
+        self.write_all(&[0; 8])
     }
 }
 
@@ -115,7 +117,7 @@ impl Write for ResponseStream<'_> {
 pub struct HttpResponse {
     pub status_code: u16,
     pub headers: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Always written, even empty: cargo lambda's emulator requires the field.
     pub cookies: Vec<String>,
 }
 
