@@ -17,6 +17,15 @@ use crate::Error;
 use crate::error::ApiError;
 use crate::protocol::*;
 
+/// Each buffer of the one connection of a single loop. 32 KiB instead of ureq's 128 KiB:
+/// measured with the coldstart harness, pinned, peak RSS 1056 -> 768 KiB and init 739 -> 601 us
+/// for echo, at +10 % on a 64 KiB round trip and +15 % on 1 MiB (still a quarter of
+/// lambda_runtime's).
+pub(crate) const BUFFER_BYTES: usize = 32 * 1024;
+/// Each buffer of a worker's connection on Managed Instances, where N workers each have two:
+/// the buffers were most of the 102 KiB of RSS a worker added (benches/results/concurrency).
+pub(crate) const WORKER_BUFFER_BYTES: usize = 8 * 1024;
+
 /// The largest event body read from `/next`; Lambda's own limit is 6 MB.
 const MAX_EVENT_BYTES: u64 = 128 * 1024 * 1024;
 
@@ -63,7 +72,8 @@ pub(crate) struct RuntimeApi {
 
 impl RuntimeApi {
     /// `base` is the output of [`crate::config::base_url`].
-    pub(crate) fn new(base: String) -> Self {
+    /// `buffer_bytes`: the size of each of the connection's input and output buffers.
+    pub(crate) fn new(base: String, buffer_bytes: usize) -> Self {
         let config = Agent::config_builder()
             // Statuses are protocol answers here, not errors.
             .http_status_as_error(false)
@@ -72,11 +82,9 @@ impl RuntimeApi {
             // One connection, kept however long the function sits frozen between invocations.
             // No read timeout: `/next` can legitimately block for hours.
             .max_idle_connections(1)
-            // 32 KiB instead of ureq's 128 KiB each: measured with the coldstart harness, pinned,
-            // peak RSS 1056 -> 768 KiB and init 739 -> 601 us for echo, at +10 % on a 64 KiB
-            // round trip and +15 % on 1 MiB (still a quarter of lambda_runtime's).
-            .input_buffer_size(32 * 1024)
-            .output_buffer_size(32 * 1024)
+            // Smaller than ureq's 128 KiB each: see `BUFFER_BYTES` and `WORKER_BUFFER_BYTES`.
+            .input_buffer_size(buffer_bytes)
+            .output_buffer_size(buffer_bytes)
             .max_idle_connections_per_host(1)
             .max_idle_age(Duration::from_secs(365 * 24 * 3600))
             .user_agent(concat!("lambda-blocking-rt/", env!("CARGO_PKG_VERSION")))
