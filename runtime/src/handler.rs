@@ -132,6 +132,19 @@ where
     }
 }
 
+/// The event deserialized as `In`, or a `Runtime.InvalidEvent` error saying what and where.
+pub(crate) fn event_as<In: DeserializeOwned>(event: &[u8]) -> Result<In, Error> {
+    serde_json::from_slice(event).map_err(|e| {
+        Error::new(
+            ERROR_INVALID_EVENT,
+            format!(
+                "the event is not a valid {}: {e}",
+                std::any::type_name::<In>()
+            ),
+        )
+    })
+}
+
 /// The handler [`json`] returns.
 pub struct Json<F, In> {
     function: F,
@@ -156,15 +169,7 @@ where
     E: Into<Error>,
 {
     fn call(&mut self, event: &[u8], ctx: &Context, response: &mut Vec<u8>) -> Result<(), Error> {
-        let input: In = serde_json::from_slice(event).map_err(|e| {
-            Error::new(
-                ERROR_INVALID_EVENT,
-                format!(
-                    "the event is not a valid {}: {e}",
-                    std::any::type_name::<In>()
-                ),
-            )
-        })?;
+        let input: In = event_as(event)?;
         let output = (self.function)(input, ctx).map_err(Into::into)?;
         serde_json::to_writer(&mut *response, &output).map_err(|e| {
             response.clear();

@@ -9,7 +9,6 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::client::StreamedResponse;
-use crate::protocol::ERROR_INVALID_EVENT;
 use crate::{Context, Error, Handler};
 
 /// The content type of a function URL / HTTP API response that starts with a JSON prelude.
@@ -276,15 +275,7 @@ where
         ctx: &Context,
         out: &mut ResponseStream<'_>,
     ) -> Result<(), Error> {
-        let input: In = serde_json::from_slice(event).map_err(|e| {
-            Error::new(
-                ERROR_INVALID_EVENT,
-                format!(
-                    "the event is not a valid {}: {e}",
-                    std::any::type_name::<In>()
-                ),
-            )
-        })?;
+        let input: In = crate::handler::event_as(event)?;
         (self.function)(input, ctx, out).map_err(Into::into)
     }
 }
