@@ -106,6 +106,10 @@ else
     finish
 fi
 sed -n '/^\[dependencies\]/,$p' "$crate/Cargo.toml" | sed 's/^/    /'
+# The README's main.rs carries its own unit tests (a Context built directly): they run as the
+# user runs them.
+run_logged "the user's crate: cargo test (the README main.rs's unit tests, the example's)" \
+    "$scratch/crate-test.log" cargo test --manifest-path "$crate/Cargo.toml" || true
 
 # --- 3. Build ---------------------------------------------------------------------------------------
 step "scripts/build.sh --manifest-path $crate/Cargo.toml"
