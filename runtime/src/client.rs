@@ -51,6 +51,16 @@ pub(crate) struct Invocation<'a> {
     pub(crate) invocation_id: Option<&'a str>,
 }
 
+impl<'a> Invocation<'a> {
+    /// The invocation `ctx` describes.
+    pub(crate) fn of(ctx: &'a crate::Context) -> Self {
+        Invocation {
+            request_id: &ctx.request_id,
+            invocation_id: ctx.invocation_id.as_deref(),
+        }
+    }
+}
+
 /// A `/next` answer: the headers, and whether the whole event body arrived.
 pub(crate) struct NextAnswer {
     pub(crate) headers: HeaderMap,
@@ -142,16 +152,7 @@ impl RuntimeApi {
         body: &[u8],
     ) -> Result<Posted, ApiError> {
         const ENDPOINT: &str = "POST /runtime/invocation/{id}/response";
-        let url = invocation_url(
-            &mut self.url,
-            &self.base,
-            invocation.request_id,
-            PATH_RESPONSE_SUFFIX,
-        );
-        let mut request = self.agent.post(url);
-        if let Some(id) = invocation.invocation_id {
-            request = request.header(HEADER_INVOCATION_ID, id);
-        }
+        let request = self.invocation_post(invocation, PATH_RESPONSE_SUFFIX);
         posted(ENDPOINT, request.send(body))
     }
 
@@ -165,17 +166,23 @@ impl RuntimeApi {
         scratch: &mut Vec<u8>,
     ) -> Result<Posted, ApiError> {
         const ENDPOINT: &str = "POST /runtime/invocation/{id}/error";
-        let url = invocation_url(
-            &mut self.url,
-            &self.base,
-            invocation.request_id,
-            PATH_ERROR_SUFFIX,
-        );
-        let mut request = self.agent.post(url);
-        if let Some(id) = invocation.invocation_id {
-            request = request.header(HEADER_INVOCATION_ID, id);
-        }
+        let request = self.invocation_post(invocation, PATH_ERROR_SUFFIX);
         posted(ENDPOINT, send_error(request, error, scratch))
+    }
+
+    /// A POST to `/runtime/invocation/{request-id}{suffix}`, with the attempt's
+    /// `Lambda-Runtime-Invocation-Id` when `/next` gave one.
+    fn invocation_post(
+        &mut self,
+        invocation: &Invocation<'_>,
+        suffix: &str,
+    ) -> RequestBuilder<WithBody> {
+        let url = invocation_url(&mut self.url, &self.base, invocation.request_id, suffix);
+        let request = self.agent.post(url);
+        match invocation.invocation_id {
+            Some(id) => request.header(HEADER_INVOCATION_ID, id),
+            None => request,
+        }
     }
 
     /// `POST /runtime/init/error`: the function could not start.

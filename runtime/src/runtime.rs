@@ -236,11 +236,7 @@ fn serve<H: Handler>(
                 }
             },
         };
-        let invocation = Invocation {
-            request_id: &ctx.request_id,
-            invocation_id: ctx.invocation_id.as_deref(),
-        };
-        let answered = answer(api, &invocation, outcome, &response, &mut scratch);
+        let answered = answer(api, &Invocation::of(&ctx), outcome, &response, &mut scratch);
         logging::leave();
         answered?;
     }
@@ -300,17 +296,15 @@ fn stream(
     ctx: &Context,
     scratch: &mut Vec<u8>,
 ) -> Result<(), ApiError> {
-    let invocation = Invocation {
-        request_id: &ctx.request_id,
-        invocation_id: ctx.invocation_id.as_deref(),
-    };
+    let invocation = Invocation::of(ctx);
     let request_id = invocation.request_id;
     let mut streamed = StreamedResponse::new(&mut api.stream_target, invocation);
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         handler.stream(event, ctx, &mut ResponseStream::new(&mut streamed))
     }))
     .unwrap_or_else(|payload| Err(panic_error(&*payload)));
-    if let Err(error) = &outcome {
+    // An error before the first byte goes to `answer`, which logs it.
+    if let (Err(error), true) = (&outcome, streamed.started()) {
         log::debug!("invocation {request_id} failed: {error}");
     }
     let sent = streamed.sent();
