@@ -76,6 +76,9 @@ pub(crate) struct RuntimeApi {
     base: String,
     /// Reused for every URL, so building one allocates nothing once warm.
     url: String,
+    /// `{base}/runtime/invocation/next`, parsed once: a clone costs less than parsing the URL
+    /// for every poll. `None` if it does not parse; the poll then reports why.
+    next_uri: Option<Uri>,
     /// Streamed responses go out on a connection of their own (see `streamed`).
     pub(crate) stream_target: StreamTarget,
 }
@@ -98,6 +101,9 @@ impl RuntimeApi {
             .max_idle_connections_per_host(1)
             .max_idle_age(Duration::from_secs(365 * 24 * 3600))
             .user_agent(concat!("lambda-blocking-rt/", env!("CARGO_PKG_VERSION")))
+            // No `Accept: */*`: the Runtime API ignores it, and each header ureq adds is parsed,
+            // hashed into a map and formatted again on every request.
+            .accept("")
             .build();
         // Plain TCP, wrapped so pooled connections are not probed (`TrustPooled`), and a
         // resolver on the calling thread are all the Runtime API needs. ureq's defaults add
@@ -105,12 +111,14 @@ impl RuntimeApi {
         // this runtime never runs, and 59 KB of every binary. (These are ureq's `unversioned`
         // traits: a minor ureq release may change them; Cargo.lock pins it.)
         let connector = TcpConnector::default().chain(TrustPooled);
-        let agent = Agent::with_parts(config, connector, InlineResolver);
+        let agent = Agent::with_parts(config, connector, InlineResolver::default());
+        let next_uri = format!("{base}{PATH_NEXT}").parse().ok();
         RuntimeApi {
             agent,
             stream_target: StreamTarget::new(&base),
             base,
             url: String::new(),
+            next_uri,
         }
     }
 
@@ -118,15 +126,16 @@ impl RuntimeApi {
     pub(crate) fn next_invocation(&mut self, event: &mut Vec<u8>) -> Result<NextAnswer, ApiError> {
         const ENDPOINT: &str = "GET /runtime/invocation/next";
         event.clear();
-        let url = endpoint_url(&mut self.url, &self.base, PATH_NEXT);
-        let response = self
-            .agent
-            .get(url)
-            .call()
-            .map_err(|source| ApiError::Transport {
-                endpoint: ENDPOINT,
-                source,
-            })?;
+        let request = match &self.next_uri {
+            Some(uri) => self.agent.get(uri.clone()),
+            None => self
+                .agent
+                .get(endpoint_url(&mut self.url, &self.base, PATH_NEXT)),
+        };
+        let response = request.call().map_err(|source| ApiError::Transport {
+            endpoint: ENDPOINT,
+            source,
+        })?;
         let status = response.status().as_u16();
         let (parts, body) = response.into_parts();
         if status != 200 {
@@ -301,8 +310,15 @@ impl<T: Transport> Transport for TrustedTransport<T> {
 
 /// Resolves on the calling thread, as ureq's `DefaultResolver` does when no resolve timeout is
 /// set (none is): `host:port` through the system resolver, at most 16 addresses.
-#[derive(Debug)]
-struct InlineResolver;
+///
+/// The first answer is kept for the life of the agent: ureq resolves before it looks in its pool,
+/// so on every request, and a resolution (formatting `host:port`, parsing it) was 5 % of a warm
+/// echo invocation's instructions. The Runtime API's address does not change while the
+/// environment lives; an agent talks to one authority, and another one is resolved afresh.
+#[derive(Debug, Default)]
+struct InlineResolver {
+    first: std::sync::OnceLock<(String, ResolvedSocketAddrs)>,
+}
 
 impl Resolver for InlineResolver {
     fn resolve(
@@ -311,23 +327,38 @@ impl Resolver for InlineResolver {
         _config: &ureq::config::Config,
         _timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let host_and_port = match (uri.scheme(), uri.authority()) {
-            (Some(scheme), Some(authority)) => DefaultResolver::host_and_port(scheme, authority),
-            _ => None,
+        let authority = uri.authority().map_or("", |a| a.as_str());
+        if let Some((resolved_for, addrs)) = self.first.get()
+            && resolved_for == authority
+        {
+            return Ok(addrs.clone());
         }
-        .ok_or_else(|| ureq::Error::BadUri(format!("{uri} has no scheme, host or port")))?;
-        let mut addrs = self.empty();
-        for addr in host_and_port.to_socket_addrs()? {
-            // Full after 16: the rest are not needed.
-            if addrs.try_push(addr).is_err() {
-                break;
-            }
-        }
-        if addrs.is_empty() {
-            return Err(ureq::Error::HostNotFound);
-        }
+        let addrs = resolve_now(uri, self.empty())?;
+        let _ = self.first.set((authority.to_owned(), addrs.clone()));
         Ok(addrs)
     }
+}
+
+/// `uri`'s `host:port` through the system resolver, into `addrs` (at most 16).
+fn resolve_now(
+    uri: &Uri,
+    mut addrs: ResolvedSocketAddrs,
+) -> Result<ResolvedSocketAddrs, ureq::Error> {
+    let host_and_port = match (uri.scheme(), uri.authority()) {
+        (Some(scheme), Some(authority)) => DefaultResolver::host_and_port(scheme, authority),
+        _ => None,
+    }
+    .ok_or_else(|| ureq::Error::BadUri(format!("{uri} has no scheme, host or port")))?;
+    for addr in host_and_port.to_socket_addrs()? {
+        // Full after 16: the rest are not needed.
+        if addrs.try_push(addr).is_err() {
+            break;
+        }
+    }
+    if addrs.is_empty() {
+        return Err(ureq::Error::HostNotFound);
+    }
+    Ok(addrs)
 }
 
 /// `{base}{path}`, in the reused buffer.
@@ -413,8 +444,18 @@ fn posted(
         500..=599 => return Err(fatal(endpoint, status, body)),
         _ => Posted::Refused(status),
     };
-    // Read the (small) answer to the end so the connection goes back for reuse.
-    let _ = io::copy(&mut body.as_reader(), &mut io::sink());
+    // Read the (small) answer to the end so the connection goes back for reuse. Into a small
+    // buffer: `io::copy` zeroes 8 KiB of stack for each call.
+    let mut reader = body.as_reader();
+    let mut sink = [0u8; 128];
+    loop {
+        match reader.read(&mut sink) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
     Ok(outcome)
 }
 
@@ -511,7 +552,7 @@ mod tests {
     fn resolver_gives_the_uri_address_with_the_default_port_when_none_is_written() {
         let resolve = |uri: &str| {
             let uri: Uri = uri.parse().unwrap();
-            let addrs = InlineResolver
+            let addrs = InlineResolver::default()
                 .resolve(
                     &uri,
                     &ureq::config::Config::default(),
