@@ -8,23 +8,12 @@ use std::time::Duration;
 use ureq::http::{HeaderMap, Response, Uri};
 use ureq::typestate::WithBody;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, NextTimeout, TcpConnector, Transport,
-};
+use ureq::unversioned::transport::NextTimeout;
 use ureq::{Agent, Body, RequestBuilder};
 
 use crate::Error;
 use crate::error::ApiError;
 use crate::protocol::*;
-
-/// Each buffer of the one connection of a single loop. 32 KiB instead of ureq's 128 KiB:
-/// measured with the coldstart harness, pinned, peak RSS 1056 -> 768 KiB and init 739 -> 601 us
-/// for echo, at +10 % on a 64 KiB round trip and +15 % on 1 MiB (still a quarter of
-/// lambda_runtime's).
-pub(crate) const BUFFER_BYTES: usize = 32 * 1024;
-/// Each buffer of a worker's connection on Managed Instances, where N workers each have two:
-/// the buffers were most of the 102 KiB of RSS a worker added (benches/results/concurrency).
-pub(crate) const WORKER_BUFFER_BYTES: usize = 8 * 1024;
 
 /// The largest event body read from `/next`; Lambda's own limit is 6 MB.
 const MAX_EVENT_BYTES: u64 = 128 * 1024 * 1024;
@@ -69,7 +58,9 @@ pub(crate) struct NextAnswer {
 }
 
 mod streamed;
+mod transport;
 pub(crate) use streamed::{Finished, StreamTarget, StreamedResponse};
+use transport::RuntimeConnector;
 
 pub(crate) struct RuntimeApi {
     agent: Agent,
@@ -85,8 +76,7 @@ pub(crate) struct RuntimeApi {
 
 impl RuntimeApi {
     /// `base` is the output of [`crate::config::base_url`].
-    /// `buffer_bytes`: the size of each of the connection's input and output buffers.
-    pub(crate) fn new(base: String, buffer_bytes: usize) -> Self {
+    pub(crate) fn new(base: String) -> Self {
         let config = Agent::config_builder()
             // Statuses are protocol answers here, not errors.
             .http_status_as_error(false)
@@ -95,9 +85,6 @@ impl RuntimeApi {
             // One connection, kept however long the function sits frozen between invocations.
             // No read timeout: `/next` can legitimately block for hours.
             .max_idle_connections(1)
-            // Smaller than ureq's 128 KiB each: see `BUFFER_BYTES` and `WORKER_BUFFER_BYTES`.
-            .input_buffer_size(buffer_bytes)
-            .output_buffer_size(buffer_bytes)
             .max_idle_connections_per_host(1)
             .max_idle_age(Duration::from_secs(365 * 24 * 3600))
             .user_agent(concat!("lambda-blocking-rt/", env!("CARGO_PKG_VERSION")))
@@ -105,13 +92,12 @@ impl RuntimeApi {
             // hashed into a map and formatted again on every request.
             .accept("")
             .build();
-        // Plain TCP, wrapped so pooled connections are not probed (`TrustPooled`), and a
-        // resolver on the calling thread are all the Runtime API needs. ureq's defaults add
-        // proxy and TLS connectors and a resolver that can time out on a helper thread: code
-        // this runtime never runs, and 59 KB of every binary. (These are ureq's `unversioned`
-        // traits: a minor ureq release may change them; Cargo.lock pins it.)
-        let connector = TcpConnector::default().chain(TrustPooled);
-        let agent = Agent::with_parts(config, connector, InlineResolver::default());
+        // Plain TCP on a transport of this crate's (see `transport`), and a resolver on the
+        // calling thread, are all the Runtime API needs. ureq's defaults add proxy and TLS
+        // connectors and a resolver that can time out on a helper thread: code this runtime
+        // never runs, and 59 KB of every binary. (These are ureq's `unversioned` traits: a minor
+        // ureq release may change them; Cargo.lock pins it.)
+        let agent = Agent::with_parts(config, RuntimeConnector, InlineResolver::default());
         let next_uri = format!("{base}{PATH_NEXT}").parse().ok();
         RuntimeApi {
             agent,
@@ -200,111 +186,6 @@ impl RuntimeApi {
         let url = endpoint_url(&mut self.url, &self.base, PATH_INIT_ERROR);
         let request = self.agent.post(url);
         posted(ENDPOINT, send_error(request, error, &mut Vec::new()))
-    }
-}
-
-/// Wraps each TCP connection so the pool reuses it without probing it first, and so a request's
-/// head and body leave in one write.
-///
-/// Probing: by default the pool checks a connection is still open before and after each use
-/// (set non-blocking, peek a byte, set blocking: six system calls per request, more than the
-/// request itself). The Runtime API keeps its connection open; when it does close one, the
-/// next request on it fails and is retried at once on a new connection (`with_retries` in the
-/// loop), which costs less than probing every time.
-///
-/// One write: ureq transmits a request's head, then its body, in two writes (two system calls,
-/// two TCP segments). The wrapper holds the head back and sends it with the first part of the
-/// body, or alone when the request has none (when ureq turns to read the answer).
-#[derive(Debug)]
-struct TrustPooled;
-
-impl<T: Transport> Connector<T> for TrustPooled {
-    type Out = TrustedTransport<T>;
-
-    fn connect(
-        &self,
-        _details: &ConnectionDetails,
-        chained: Option<T>,
-    ) -> Result<Option<Self::Out>, ureq::Error> {
-        Ok(chained.map(TrustedTransport::new))
-    }
-}
-
-#[derive(Debug)]
-struct TrustedTransport<T> {
-    inner: T,
-    /// A request head held back until its body (or the turn to read) comes.
-    head: Vec<u8>,
-    /// The next output is the head of a new request.
-    next_is_head: bool,
-    /// Room for a body part that does not fit beside the head in the output buffer.
-    spill: Vec<u8>,
-}
-
-impl<T: Transport> TrustedTransport<T> {
-    fn new(inner: T) -> Self {
-        TrustedTransport {
-            inner,
-            head: Vec::new(),
-            next_is_head: true,
-            spill: Vec::new(),
-        }
-    }
-
-    /// Sends the held head alone. The output buffer is free: its last contents went out.
-    fn send_head(&mut self, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        if self.head.is_empty() {
-            return Ok(());
-        }
-        let len = self.head.len();
-        self.inner.buffers().output()[..len].copy_from_slice(&self.head);
-        self.head.clear();
-        self.inner.transmit_output(len, timeout)
-    }
-}
-
-impl<T: Transport> Transport for TrustedTransport<T> {
-    fn buffers(&mut self) -> &mut dyn Buffers {
-        self.inner.buffers()
-    }
-
-    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        if self.next_is_head {
-            self.next_is_head = false;
-            self.head.clear();
-            self.head
-                .extend_from_slice(&self.inner.buffers().output()[..amount]);
-            return Ok(());
-        }
-        if self.head.is_empty() {
-            return self.inner.transmit_output(amount, timeout);
-        }
-        let held = self.head.len();
-        let output = self.inner.buffers().output();
-        if held + amount <= output.len() {
-            // Head and body side by side in the output buffer: one write.
-            output.copy_within(..amount, held);
-            output[..held].copy_from_slice(&self.head);
-            self.head.clear();
-            return self.inner.transmit_output(held + amount, timeout);
-        }
-        // A body part that fills the buffer: the head goes first, alone.
-        self.spill.clear();
-        self.spill.extend_from_slice(&output[..amount]);
-        self.send_head(timeout)?;
-        self.inner.buffers().output()[..amount].copy_from_slice(&self.spill);
-        self.inner.transmit_output(amount, timeout)
-    }
-
-    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-        // The request is complete (a GET has no body): what is held goes now.
-        self.send_head(timeout)?;
-        self.next_is_head = true;
-        self.inner.await_input(timeout)
-    }
-
-    fn is_open(&mut self) -> bool {
-        true
     }
 }
 
@@ -477,76 +358,6 @@ fn fatal(endpoint: &'static str, status: u16, body: Body) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ureq::unversioned::transport::LazyBuffers;
-
-    /// A transport that records what each transmit sent.
-    #[derive(Debug)]
-    struct Recorder {
-        buffers: LazyBuffers,
-        sent: Vec<Vec<u8>>,
-    }
-
-    impl Transport for Recorder {
-        fn buffers(&mut self) -> &mut dyn Buffers {
-            &mut self.buffers
-        }
-        fn transmit_output(&mut self, amount: usize, _: NextTimeout) -> Result<(), ureq::Error> {
-            self.sent.push(self.buffers.output()[..amount].to_vec());
-            Ok(())
-        }
-        fn await_input(&mut self, _: NextTimeout) -> Result<bool, ureq::Error> {
-            Ok(true)
-        }
-        fn is_open(&mut self) -> bool {
-            true
-        }
-    }
-
-    fn wrapped(output_size: usize) -> TrustedTransport<Recorder> {
-        let recorder = Recorder {
-            buffers: LazyBuffers::new(1024, output_size),
-            sent: Vec::new(),
-        };
-        TrustedTransport::new(recorder)
-    }
-
-    /// Writes `bytes` into the output buffer and transmits them, as ureq does.
-    fn transmit(t: &mut TrustedTransport<Recorder>, bytes: &[u8]) {
-        t.buffers().output()[..bytes.len()].copy_from_slice(bytes);
-        t.transmit_output(bytes.len(), NextTimeout::default())
-            .unwrap();
-    }
-
-    #[test]
-    fn head_and_body_leave_in_one_write_and_a_get_in_one_too() {
-        let mut t = wrapped(64);
-        transmit(&mut t, b"POST /r HTTP/1.1\r\n\r\n");
-        transmit(&mut t, b"{\"a\":1}");
-        t.await_input(NextTimeout::default()).unwrap();
-        transmit(&mut t, b"GET /next HTTP/1.1\r\n\r\n");
-        t.await_input(NextTimeout::default()).unwrap();
-        assert_eq!(
-            t.inner.sent,
-            [
-                b"POST /r HTTP/1.1\r\n\r\n{\"a\":1}".to_vec(),
-                b"GET /next HTTP/1.1\r\n\r\n".to_vec()
-            ]
-        );
-    }
-
-    #[test]
-    fn a_body_part_that_fills_the_buffer_follows_the_head_in_order() {
-        let mut t = wrapped(16);
-        transmit(&mut t, b"HEAD-");
-        transmit(&mut t, &[b'x'; 16]);
-        transmit(&mut t, b"tail");
-        t.await_input(NextTimeout::default()).unwrap();
-        assert_eq!(
-            t.inner.sent.concat(),
-            [&b"HEAD-"[..], &[b'x'; 16], b"tail"].concat()
-        );
-        assert_eq!(t.inner.sent[0], b"HEAD-");
-    }
 
     #[test]
     fn resolver_gives_the_uri_address_with_the_default_port_when_none_is_written() {

@@ -13,14 +13,22 @@ pub(crate) const PATH_ERROR_SUFFIX: &str = "/error";
 /// `POST`: reports a failure before the first `/next`.
 pub(crate) const PATH_INIT_ERROR: &str = "/runtime/init/error";
 
-// Headers of the `/next` answer, as the protocol writes them (looked up case-insensitively).
-pub(crate) const HEADER_REQUEST_ID: &str = "Lambda-Runtime-Aws-Request-Id";
-pub(crate) const HEADER_DEADLINE_MS: &str = "Lambda-Runtime-Deadline-Ms";
-pub(crate) const HEADER_FUNCTION_ARN: &str = "Lambda-Runtime-Invoked-Function-Arn";
-pub(crate) const HEADER_TRACE_ID: &str = "Lambda-Runtime-Trace-Id";
+/// The headers of the `/next` answer the runtime reads, in lower case as `HeaderName`s are kept,
+/// so one pass over the answer's headers finds them with `==` (`context::NextHeaders`, whose
+/// slots follow this order).
+pub(crate) const NEXT_HEADERS: [&str; 8] = [
+    "lambda-runtime-aws-request-id",
+    "lambda-runtime-deadline-ms",
+    "lambda-runtime-invoked-function-arn",
+    "lambda-runtime-trace-id",
+    "lambda-runtime-aws-tenant-id",
+    "lambda-runtime-invocation-id",
+    "lambda-runtime-client-context",
+    "lambda-runtime-cognito-identity",
+];
+// Three of them as the protocol writes them: named in error messages, or sent back.
 pub(crate) const HEADER_CLIENT_CONTEXT: &str = "Lambda-Runtime-Client-Context";
 pub(crate) const HEADER_COGNITO_IDENTITY: &str = "Lambda-Runtime-Cognito-Identity";
-pub(crate) const HEADER_TENANT_ID: &str = "Lambda-Runtime-Aws-Tenant-Id";
 /// A nonce per attempt of an invocation; echoed on that attempt's `/response` and `/error`, so
 /// Lambda refuses (410) a late answer instead of giving it to a newer attempt with the same id.
 pub(crate) const HEADER_INVOCATION_ID: &str = "Lambda-Runtime-Invocation-Id";

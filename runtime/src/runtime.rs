@@ -8,9 +8,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
 use std::sync::Once;
 
-use crate::client::{
-    BUFFER_BYTES, Finished, Invocation, Posted, RuntimeApi, StreamedResponse, WORKER_BUFFER_BYTES,
-};
+use crate::client::{Finished, Invocation, Posted, RuntimeApi, StreamedResponse};
 use crate::error::{AddressError, ApiError, HeaderError, Location};
 use crate::protocol::*;
 use crate::retry::with_retries;
@@ -80,12 +78,7 @@ where
     };
     install_panic_hook();
     crate::shutdown::install();
-    let buffer_bytes = if workers.get() == 1 {
-        BUFFER_BYTES
-    } else {
-        WORKER_BUFFER_BYTES
-    };
-    let mut api = RuntimeApi::new(base.clone(), buffer_bytes);
+    let mut api = RuntimeApi::new(base.clone());
 
     let handler = match catch_unwind(AssertUnwindSafe(init)) {
         Ok(Ok(handler)) => handler,
@@ -138,7 +131,7 @@ fn serve_concurrently<H: Handler + Clone + Send>(
         for n in 0..workers {
             let mut api = first
                 .take()
-                .unwrap_or_else(|| RuntimeApi::new(base.to_owned(), WORKER_BUFFER_BYTES));
+                .unwrap_or_else(|| RuntimeApi::new(base.to_owned()));
             let handler = handler.clone();
             let worker = move || {
                 let outcome = catch_unwind(AssertUnwindSafe(|| {

@@ -105,7 +105,7 @@ fn trace_level_never_dumps_event_or_response_bodies() {
     let ids = api.push_events([&b"{}"[..]]);
     let bootstrap = launch(&api, "echo", &[("RUST_LOG", "info,ureq=debug")]);
     api.wait_answers(&ids, PATIENCE);
-    let (found, stderr) = bootstrap.wait_stderr("Connected TcpStream", PATIENCE);
+    let (found, stderr) = bootstrap.wait_stderr("Request {", PATIENCE);
     assert!(
         found,
         "RUST_LOG=ureq=debug shows the client's records: {stderr}"
