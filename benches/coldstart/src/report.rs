@@ -408,7 +408,10 @@ fn targets(run: &Run, judged: &Judged, echo: &crate::bootstraps::Binary) -> Stri
         let measured: Vec<&(String, f64)> = ratios.iter().filter(|(_, r)| r.is_finite()).collect();
         let figure = measured
             .iter()
-            .map(|(case, r)| format!("{case}: {r:.2}"))
+            .map(|(case, r)| {
+                let figure = ratio(*r, Some(target));
+                format!("{case}: {}", figure.trim_end_matches(" miss"))
+            })
             .collect::<Vec<_>>()
             .join("; ");
         let missed: Vec<&str> = measured
@@ -457,10 +460,14 @@ fn or_dash(text: String) -> String {
     }
 }
 
-/// A ratio to two places, with ` miss` when a target is given and not met.
+/// A ratio to two places, with ` miss` when a target is given and not met; to three when two
+/// would round a miss down onto the target (0.703 against ≤0.7).
 fn ratio(r: f64, target: Option<f64>) -> String {
     match target {
         _ if !r.is_finite() => "–".to_owned(),
+        Some(target) if r > target && (r * 100.0).round() / 100.0 <= target => {
+            format!("{r:.3} miss")
+        }
         Some(target) if r > target => format!("{r:.2} miss"),
         _ => format!("{r:.2}"),
     }
@@ -690,7 +697,9 @@ pub fn machine() -> String {
                 .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
         })
         .unwrap_or_else(|| "unknown CPU".to_owned());
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    // The machine's CPUs online, not `available_parallelism`: pinned, that is 1.
+    // SAFETY: sysconf only reads a system value.
+    let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     format!("{cpus} × {cpu}, Linux {}", kernel.trim())
 }
@@ -901,6 +910,16 @@ mod tests {
                 "{judged:?} in a quick run's tables:\n{out}"
             );
         }
+    }
+
+    #[test]
+    fn a_miss_is_never_rounded_onto_its_target() {
+        assert_eq!(ratio(0.7036, Some(0.7)), "0.704 miss");
+        assert_eq!(ratio(0.7, Some(0.7)), "0.70");
+        assert_eq!(ratio(0.6951, Some(0.7)), "0.70");
+        assert_eq!(ratio(2.43, Some(2.0)), "2.43 miss");
+        assert_eq!(ratio(0.7036, None), "0.70");
+        assert_eq!(ratio(f64::NAN, Some(1.0)), "–");
     }
 
     #[test]
