@@ -7,19 +7,38 @@ use std::process::Command;
 
 const MUSL: &str = "x86_64-unknown-linux-musl";
 
-/// One runtime under test.
+/// One runtime under test: its executables, one per handler or one for all.
 pub struct Bootstrap {
     /// Short name used in tables and the CSV.
     pub name: &'static str,
+    pub binaries: Vec<Binary>,
+}
+
+/// One executable, and what it serves.
+pub struct Binary {
+    /// The one handler it serves whatever `_HANDLER` says (the per-function binaries
+    /// `scripts/build.sh` ships), or `None`: every handler, chosen by `_HANDLER`.
+    pub serves: Option<&'static str>,
     pub path: PathBuf,
     /// Size of the executable on disk.
-    pub binary_bytes: u64,
+    pub bytes: u64,
     /// Size of a Lambda deployment zip holding it as `bootstrap` (deflate, mode 0755).
     pub zip_bytes: u64,
 }
 
+impl Bootstrap {
+    /// The executable that runs `handler`.
+    pub fn binary(&self, handler: &str) -> &Binary {
+        self.binaries
+            .iter()
+            .find(|b| b.serves.is_none_or(|h| h == handler))
+            .expect("prepare gives every handler a binary")
+    }
+}
+
 /// Where the binaries come from: built here, or given by path.
 pub struct Sources {
+    /// One binary for every handler, by `_HANDLER` (e.g. the all-handlers `bootstrap`).
     pub ours: Option<PathBuf>,
     pub official: Option<PathBuf>,
     pub floor: Option<PathBuf>,
@@ -38,25 +57,30 @@ pub fn workspace_root() -> PathBuf {
     root.canonicalize().unwrap_or(root)
 }
 
-/// Builds what was not given by path (static musl, release profile), then sizes all three.
-pub fn prepare(sources: &Sources) -> Result<Vec<Bootstrap>, String> {
+/// Where `scripts/build.sh --arch x86_64` puts the shipped binary of `function`.
+pub fn shipped(root: &Path, function: &str) -> PathBuf {
+    root.join("target/lambda/x86_64")
+        .join(function)
+        .join("bootstrap")
+}
+
+/// Builds what was not given by path, then sizes all three. Ours by default is what ships: one
+/// binary per function in `handlers`, built by `scripts/build.sh` (static musl, through
+/// `cargo lambda-zip`: its size profile, linker and flags); the floor and the reference with
+/// cargo (static musl, the workspace's release profile).
+pub fn prepare(sources: &Sources, handlers: &[&'static str]) -> Result<Vec<Bootstrap>, String> {
     let root = workspace_root();
     let release = |target_dir: &Path, bin: &str| target_dir.join(MUSL).join("release").join(bin);
-    let ours_default = release(&root.join("target"), "bootstrap");
     let floor_default = release(&root.join("target"), "floor");
     let official_dir = root.join("benches/official");
     let official_default = release(&official_dir.join("target"), "bootstrap");
 
     if !sources.no_build {
-        let mut packages = Vec::new();
         if sources.ours.is_none() {
-            packages.extend(["-p", "bootstrap"]);
+            build_shipped(&root, handlers)?;
         }
         if sources.floor.is_none() {
-            packages.extend(["-p", "floor"]);
-        }
-        if !packages.is_empty() {
-            cargo(&root, &packages)?;
+            cargo(&root, &["-p", "floor"])?;
         }
         if sources.official.is_none() {
             let manifest = official_dir.join("Cargo.toml");
@@ -65,24 +89,60 @@ pub fn prepare(sources: &Sources) -> Result<Vec<Bootstrap>, String> {
         }
     }
     let pick = |given: &Option<PathBuf>, default: PathBuf| given.clone().unwrap_or(default);
+    let ours: Vec<(Option<&'static str>, PathBuf)> = match &sources.ours {
+        Some(path) => vec![(None, path.clone())],
+        None => handlers
+            .iter()
+            .map(|&handler| (Some(handler), shipped(&root, handler)))
+            .collect(),
+    };
     [
-        (OURS, pick(&sources.ours, ours_default)),
-        (OFFICIAL, pick(&sources.official, official_default)),
-        (FLOOR, pick(&sources.floor, floor_default)),
+        (OURS, ours),
+        (
+            OFFICIAL,
+            vec![(None, pick(&sources.official, official_default))],
+        ),
+        (FLOOR, vec![(None, pick(&sources.floor, floor_default))]),
     ]
     .into_iter()
-    .map(|(name, path)| {
-        let bytes = std::fs::read(&path)
-            .map_err(|e| format!("cannot read the {name} binary {}: {e}", path.display()))?;
-        let zip_bytes = zipped_size(&bytes).map_err(|e| format!("zipping {name}: {e}"))?;
-        Ok(Bootstrap {
-            name,
-            path,
-            binary_bytes: bytes.len() as u64,
-            zip_bytes,
-        })
+    .map(|(name, paths)| {
+        let binaries = paths
+            .into_iter()
+            .map(|(serves, path)| sized(name, serves, path))
+            .collect::<Result<_, _>>()?;
+        Ok(Bootstrap { name, binaries })
     })
     .collect()
+}
+
+fn sized(name: &str, serves: Option<&'static str>, path: PathBuf) -> Result<Binary, String> {
+    let bytes = std::fs::read(&path)
+        .map_err(|e| format!("cannot read the {name} binary {}: {e}", path.display()))?;
+    let zip_bytes = zipped_size(&bytes).map_err(|e| format!("zipping {name}: {e}"))?;
+    Ok(Binary {
+        serves,
+        path,
+        bytes: bytes.len() as u64,
+        zip_bytes,
+    })
+}
+
+/// `scripts/build.sh --arch x86_64 --function F…`, run in `root`.
+fn build_shipped(root: &Path, functions: &[&str]) -> Result<(), String> {
+    let mut command = Command::new(root.join("scripts/build.sh"));
+    command.current_dir(root).args(["--arch", "x86_64"]);
+    for function in functions {
+        command.args(["--function", function]);
+    }
+    eprintln!("building: {command:?}");
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot run scripts/build.sh: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{command:?} failed ({status})"))
+    }
 }
 
 /// The concurrency benchmark's executables.

@@ -9,8 +9,10 @@
 //!
 //! - a [`Session`] (the cold-start benchmark): `invocations` events, one at a time, done when the
 //!   runtime asks for one more. The runtime's last `GET /next` is left unanswered (as Lambda
-//!   leaves it while no event comes), so the process sits idle until the harness kills it. Its
-//!   locks are uncontended (one invocation at a time).
+//!   leaves it while no event comes), so the process sits idle until the harness kills it. The
+//!   first two polls are held until the harness lets them through, so it can read the process
+//!   while it waits in them (page faults of init, CPU time before the warm run). Its locks are
+//!   uncontended (one invocation at a time).
 //! - a [`Batch`] (the concurrency benchmark): events handed out to every poll at once, as many as
 //!   the harness has released; a poll with nothing to take waits, as on Lambda Managed Instances
 //!   when no invocation comes. Every answer is checked against its request id: each event
@@ -132,6 +134,10 @@ impl Expected {
     }
 }
 
+/// How many of a session's first polls are held for the harness: the first (init's end) and the
+/// second (the warm run's start).
+const HELD_POLLS: u32 = 2;
+
 /// One process's run: `invocations` events of the same payload.
 pub struct Session {
     invocations: u32,
@@ -161,6 +167,10 @@ pub struct Progress {
     pub first_failure: Option<String>,
     /// True once the runtime asked for an event after the last one.
     pub done: bool,
+    /// `GET /next` polls arrived so far.
+    polls: u32,
+    /// Held polls the harness has let through (all, once it closed the session).
+    let_through: u32,
     issued: u32,
     in_flight: Option<(u32, Instant)>,
 }
@@ -188,6 +198,31 @@ impl Session {
         progress.done
     }
 
+    /// Waits up to `timeout` until `GET /next` number `poll` (from 0) has arrived, or the session
+    /// is done; returns whether it has. Polls 0 and 1 are then held, unanswered, until
+    /// [`Session::let_through`].
+    pub fn wait_for_poll(&self, poll: u32, timeout: Duration) -> bool {
+        let progress = lock(&self.progress);
+        let (progress, _) = self
+            .changed
+            .wait_timeout_while(progress, timeout, |p| p.polls <= poll && !p.done)
+            .unwrap_or_else(PoisonError::into_inner);
+        progress.polls > poll
+    }
+
+    /// Lets the next held poll get its event.
+    pub fn let_through(&self) {
+        lock(&self.progress).let_through += 1;
+        self.changed.notify_all();
+    }
+
+    /// Holds no poll any more: called before the process is killed, so a poll still held ends
+    /// (and its connection thread with it).
+    pub fn close(&self) {
+        lock(&self.progress).let_through = u32::MAX;
+        self.changed.notify_all();
+    }
+
     /// Takes the results out; the session is over.
     pub fn take_progress(&self) -> Progress {
         std::mem::take(&mut *lock(&self.progress))
@@ -208,11 +243,21 @@ impl Events for Session {
     fn next(&self, arrived: Instant) -> Option<u32> {
         let mut progress = lock(&self.progress);
         progress.first_next.get_or_insert(arrived);
+        progress.polls += 1;
+        self.changed.notify_all();
         if progress.issued == self.invocations {
             // No more events: the long poll stays open until the process is killed.
             progress.done = true;
             self.changed.notify_all();
             return None;
+        }
+        // Events 0 and 1 wait for the harness, which reads the process meanwhile; the round
+        // trip is timed from the hand-out below, so the wait is not in it.
+        while progress.issued < HELD_POLLS && progress.issued >= progress.let_through {
+            progress = self
+                .changed
+                .wait(progress)
+                .unwrap_or_else(PoisonError::into_inner);
         }
         progress.issued += 1;
         let index = progress.issued - 1;
