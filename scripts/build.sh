@@ -13,8 +13,8 @@ readonly ALL_ARCHES=(x86_64 arm64)
 
 usage() {
     cat <<EOF
-Usage: scripts/build.sh [--arch x86_64|arm64|all] [--function NAME]... [--clean]
-       scripts/build.sh --manifest-path PATH [--bin NAME]... [--arch x86_64|arm64|all]
+Usage: scripts/build.sh [--arch x86_64|arm64|all] [--function NAME]... [--clean] [--tiny]
+       scripts/build.sh --manifest-path PATH [--bin NAME]... [--arch x86_64|arm64|all] [--tiny]
 
 Builds static Lambda bootstraps with cargo lambda-zip. The first form builds the shipped
 functions into target/lambda/<arch>/<function>/bootstrap.zip; the second, any Cargo
@@ -23,6 +23,8 @@ project's binaries into <its target dir>/lambda/<arch>/<bin>/bootstrap.zip.
   --arch ARCH           x86_64, arm64 or all (default: all)
   --function NAME       a shipped function to build; repeat for several (default: all of
                         ${ALL_FUNCTIONS[*]})
+  --tiny                nightly Rust: build the standard library with the binary, without
+                        backtrace support (about 30 % smaller; see scripts/README.md)
   --clean               first delete the selected arches' outputs and musl build caches
   --manifest-path PATH  the Cargo.toml of another project to build
   --bin NAME            with --manifest-path: a binary to build; repeat for several
@@ -58,6 +60,7 @@ functions=()
 bins=()
 manifest_path=
 clean=false
+tiny=()
 while (($#)); do
     case "$1" in
         --arch | --arch=*)
@@ -98,6 +101,7 @@ while (($#)); do
             bins+=("$value")
             ;;
         --clean) clean=true ;;
+        --tiny) tiny=(--tiny) ;;
         -h | --help)
             usage
             exit 0
@@ -127,7 +131,7 @@ lambda_zip() {
 }
 
 if [[ -n $manifest_path ]]; then
-    args=(--manifest-path "$manifest_path" --arch "$arch")
+    args=(--manifest-path "$manifest_path" --arch "$arch" ${tiny[@]+"${tiny[@]}"})
     for bin in "${bins[@]}"; do args+=(--bin "$bin"); done
     lambda_zip "${args[@]}"
     exit
@@ -146,6 +150,6 @@ fi
 
 # Always this checkout's target/lambda, even with CARGO_TARGET_DIR set: deploy.sh, the SAM
 # template and the arm64 tests read the packages there.
-args=(--manifest-path "$root/bootstrap/Cargo.toml" --arch "$arch" --locked --out-dir "$root/target/lambda")
+args=(--manifest-path "$root/bootstrap/Cargo.toml" --arch "$arch" --locked --out-dir "$root/target/lambda" ${tiny[@]+"${tiny[@]}"})
 for function in "${functions[@]}"; do args+=(--bin "$function"); done
 lambda_zip "${args[@]}"

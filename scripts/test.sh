@@ -89,6 +89,20 @@ arm64_under_qemu() {
         --skip unknown_handler_is_an_init_error_listing --skip next_held_for_70_seconds --skip handler_can_ask
 }
 
+# The same integration tests against the x86_64 per-function bootstraps built with --tiny
+# (nightly, std built with the binary, no backtrace symbolizer): they still answer, and still
+# catch and report a handler's panic with its message and location.
+tiny_x86_64() {
+    cargo run --quiet --locked -p cargo-lambda-zip -- --manifest-path bootstrap/Cargo.toml \
+        --arch x86_64 --tiny --locked --out-dir "$PWD/target/lambda-tiny"
+    BOOTSTRAP_FUNCTIONS="$PWD/target/lambda-tiny/x86_64" \
+        cargo test --locked -p lambda-blocking-rt-tests \
+        --test handlers --test errors --test faults --test logging --test transport --test shutdown \
+        --test concurrency --test invocation_id --test streaming -- \
+        --skip context --skip hello --skip event_that_does_not_deserialize \
+        --skip unknown_handler_is_an_init_error_listing --skip next_held_for_70_seconds --skip handler_can_ask
+}
+
 # --- the steps, in order ------------------------------------------------------------------------
 if ((!list_only)); then
     mkdir -p "$LOGS"
@@ -107,6 +121,8 @@ step build -- scripts/build.sh
 step build-checks -- scripts/test-build.sh --function echo
 # the integration tests against the arm64 bootstraps under qemu-user-static
 step arm64-qemu -- arm64_under_qemu
+# the integration tests against the x86_64 bootstraps built with --tiny (nightly)
+step tiny -- tiny_x86_64
 # a user's own function: a cargo new crate with the example's code and the README's main.rs,
 # built by build.sh --manifest-path, run on x86_64 and on arm64 under qemu
 step user-function -- scripts/test-user-function.sh

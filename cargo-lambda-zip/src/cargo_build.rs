@@ -14,7 +14,6 @@ use crate::arch::Arch;
 use crate::error::Error;
 use crate::project::{Bin, Graph};
 use crate::settings::Settings;
-use crate::toolchain;
 
 /// One architecture's build.
 pub struct Build<'a> {
@@ -115,7 +114,7 @@ impl Build<'_> {
     }
 
     fn command(&self) -> Command {
-        let mut command = Command::new(toolchain::cargo());
+        let mut command = self.settings.toolchain().cargo();
         command
             .arg("build")
             .arg("--manifest-path")

@@ -20,6 +20,9 @@ Options:
   --profile NAME        build with your own cargo profile NAME as it is (e.g. --profile release);
                         default: the release profile with opt-level=\"z\", lto, codegen-units=1,
                         strip, panic=\"unwind\"
+  --tiny                smallest binaries, on nightly Rust: the standard library is compiled
+                        with the binary, without backtrace support (-Z build-std); panics are
+                        still caught (panic=\"unwind\"). Adds nightly's rust-src with rustup
   --out-dir DIR         write DIR/<arch>/<bin>/ instead of <target dir>/lambda/<arch>/<bin>/
   --locked              pass --locked to cargo: fail if Cargo.lock would change
   --no-native-check     build even when a dependency needs a system C library (e.g. OpenSSL)
@@ -51,6 +54,8 @@ pub struct Options {
     pub out_dir: Option<PathBuf>,
     pub locked: bool,
     pub native_check: bool,
+    /// `--tiny`: nightly, with the standard library built for the binary.
+    pub tiny: bool,
 }
 
 /// A command line that cannot be understood; the message is one line.
@@ -78,6 +83,7 @@ fn parse_options(args: Vec<OsString>) -> Result<Command, lexopt::Error> {
         out_dir: None,
         locked: false,
         native_check: true,
+        tiny: false,
     };
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = parser.next()? {
@@ -99,6 +105,7 @@ fn parse_options(args: Vec<OsString>) -> Result<Command, lexopt::Error> {
             Long("out-dir") => options.out_dir = Some(parser.value()?.into()),
             Long("locked") => options.locked = true,
             Long("no-native-check") => options.native_check = false,
+            Long("tiny") => options.tiny = true,
             Short('h') | Long("help") => return Ok(Command::Help),
             Short('V') | Long("version") => return Ok(Command::Version),
             _ => return Err(arg.unexpected()),
@@ -132,6 +139,11 @@ mod tests {
         assert_eq!(options.arches, Arch::ALL);
         assert!(options.locked);
         assert!(options.native_check);
+        assert!(!options.tiny);
+        let Ok(Command::Build(options)) = parse_strs(&["--tiny"]) else {
+            panic!("expected a build");
+        };
+        assert!(options.tiny);
     }
 
     #[test]

@@ -51,12 +51,24 @@ pub enum Error {
     NoRustup { triple: &'static str },
 
     #[error(
-        "the Rust target {triple} is missing and `rustup target add {triple}` failed: {reason}"
+        "the Rust target {triple} is missing and `rustup target add {triple}{toolchain}` failed: {reason}"
     )]
     TargetNotInstalled {
         triple: &'static str,
+        /// Empty, or ` --toolchain nightly` (`--tiny`).
+        toolchain: &'static str,
         reason: String,
     },
+
+    #[error(
+        "--tiny compiles the standard library with nightly, which needs its sources, and rustup, which would add them, is not on PATH: install rustup (https://rustup.rs)"
+    )]
+    NoRustupForRustSrc,
+
+    #[error(
+        "--tiny compiles the standard library with nightly, and `rustup component add rust-src --toolchain nightly` failed: {reason}"
+    )]
+    RustSrcNotInstalled { reason: String },
 
     #[error("could not run {program}: {source}")]
     Spawn {

@@ -27,7 +27,7 @@ use crate::error::Error;
 use crate::project::Graph;
 use crate::report::Row;
 use crate::settings::Settings;
-use crate::toolchain::TargetState;
+use crate::toolchain::{TINY_TOOLCHAIN, TargetState};
 
 fn main() -> ExitCode {
     match cli::parse(std::env::args_os().skip(1)) {
@@ -73,18 +73,27 @@ fn build(options: &Options) -> Result<(), Error> {
         }
     }
     let workspace_root = metadata[0].workspace_root.as_std_path();
+    let target_dir = metadata[0].target_directory.as_std_path();
+    let settings = Settings::new(
+        options.profile.clone(),
+        options.tiny,
+        workspace_root,
+        target_dir,
+    );
+    let toolchain = settings.toolchain();
+    if options.tiny && toolchain::ensure_rust_src(workspace_root)? == TargetState::Added {
+        eprintln!("Added the {TINY_TOOLCHAIN} component rust-src with rustup (for --tiny)");
+    }
     for arch in &options.arches {
-        if toolchain::ensure_target(*arch, workspace_root)? == TargetState::Added {
+        if toolchain::ensure_target(*arch, workspace_root, toolchain)? == TargetState::Added {
             eprintln!("Added the Rust target {} with rustup", arch.triple());
         }
     }
 
-    let target_dir = metadata[0].target_directory.as_std_path();
     let out_dir: PathBuf = match &options.out_dir {
         Some(dir) => std::path::absolute(dir).map_err(Error::io(dir))?,
         None => target_dir.join("lambda"),
     };
-    let settings = Settings::new(options.profile.clone(), workspace_root, target_dir);
     let names: Vec<&str> = bins.iter().map(|bin| bin.name.as_str()).collect();
     let arch_names: Vec<&str> = options.arches.iter().map(|arch| arch.name()).collect();
     eprintln!(

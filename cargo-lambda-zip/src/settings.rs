@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::arch::Arch;
+use crate::toolchain::{TINY_TOOLCHAIN, Toolchain};
 
 /// The release profile for Lambda, as `--config profile.release.<key>=<value>`. `panic` stays
 /// "unwind": a runtime can then catch a handler's panic and report it for that invocation.
@@ -20,6 +21,19 @@ const SIZE_PROFILE: &[(&str, &str)] = &[
 /// there is nothing to pack there.
 const RELR: &str = "-Clink-arg=-zpack-relative-relocs";
 
+/// `--tiny`: nightly cargo compiles the standard library with the binary, at the binary's
+/// profile, and without std's `backtrace` feature: no DWARF symbolizer (gimli, addr2line,
+/// miniz_oxide, rustc-demangle) is linked for a backtrace Lambda never shows. `panic-unwind`
+/// keeps panics catchable; `optimize_for_size` picks std's smaller algorithms.
+const TINY_CARGO_ARGS: &[&str] = &[
+    "-Zbuild-std=std,panic_unwind",
+    "-Zbuild-std-features=panic-unwind,optimize_for_size",
+];
+
+/// `--tiny`: unwind tables only for functions that can unwind (a panic still finds every frame
+/// it crosses); the others' tables only served backtraces, which `--tiny` leaves out anyway.
+const TINY_RUSTFLAGS: &[&str] = &["-Cforce-unwind-tables=no"];
+
 /// The linker: lld as shipped with Rust links musl targets against Rust's own musl and crt
 /// objects, so no C cross toolchain is needed.
 const LINKER: &str = "rust-lld";
@@ -32,10 +46,19 @@ pub struct Settings {
     remaps: Vec<(PathBuf, &'static str)>,
     /// The user's flags from `CARGO_ENCODED_RUSTFLAGS` or `RUSTFLAGS`, if they set either.
     env_rustflags: Option<Vec<String>>,
+    /// `--tiny`: build with nightly, the standard library compiled with the binary, in this
+    /// target directory of its own (nightly's artifacts would replace the stable ones in the
+    /// usual one, and each build would then recompile everything).
+    tiny: Option<PathBuf>,
 }
 
 impl Settings {
-    pub fn new(own_profile: Option<String>, workspace_root: &Path, target_dir: &Path) -> Settings {
+    pub fn new(
+        own_profile: Option<String>,
+        tiny: bool,
+        workspace_root: &Path,
+        target_dir: &Path,
+    ) -> Settings {
         let cargo_home = std::env::var_os("CARGO_HOME")
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")));
@@ -64,6 +87,15 @@ impl Settings {
             own_profile,
             remaps,
             env_rustflags,
+            tiny: tiny.then(|| target_dir.join("tiny")),
+        }
+    }
+
+    /// The toolchain that builds: nightly with `--tiny`.
+    pub fn toolchain(&self) -> Toolchain {
+        match self.tiny {
+            Some(_) => Toolchain::Nightly,
+            None => Toolchain::Current,
         }
     }
 
@@ -76,6 +108,9 @@ impl Settings {
             .collect();
         if arch == Arch::X86_64 {
             flags.push(RELR.to_owned());
+        }
+        if self.tiny.is_some() {
+            flags.extend(TINY_RUSTFLAGS.iter().map(|f| (*f).to_owned()));
         }
         flags
     }
@@ -100,6 +135,10 @@ impl Settings {
                     ]);
                 }
             }
+        }
+        if let Some(target_dir) = &self.tiny {
+            args.extend(TINY_CARGO_ARGS.iter().map(|a| (*a).to_owned()));
+            args.extend(["--target-dir".to_owned(), target_dir.display().to_string()]);
         }
         let triple = arch.triple();
         if !Self::linker_is_users(arch) {
@@ -171,8 +210,16 @@ impl Settings {
             true => format!("; x86_64: {RELR}"),
             false => String::new(),
         };
+        let tiny = match self.tiny {
+            Some(_) => format!(
+                "; {}\n  std        built by {TINY_TOOLCHAIN} with the binary: {} (--tiny)",
+                TINY_RUSTFLAGS.join(" "),
+                TINY_CARGO_ARGS.join(" ")
+            ),
+            None => String::new(),
+        };
         format!(
-            "  profile    {profile}\n  linker     {}\n  rustflags  --remap-path-prefix {}{relr} ({source})\n",
+            "  profile    {profile}\n  linker     {}\n  rustflags  --remap-path-prefix {}{relr} ({source}){tiny}\n",
             linkers.join(", "),
             remaps.join(" "),
         )
@@ -198,6 +245,49 @@ fn toml_string(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn settings(tiny: bool) -> Settings {
+        Settings {
+            own_profile: None,
+            remaps: vec![(PathBuf::from("/w"), "/build")],
+            env_rustflags: None,
+            tiny: tiny.then(|| PathBuf::from("/t/tiny")),
+        }
+    }
+
+    #[test]
+    fn tiny_adds_build_std_and_the_unwind_tables_flag_and_keeps_panic_unwind() {
+        let args = settings(true).cargo_args(Arch::Arm64);
+        for wanted in [
+            "-Zbuild-std=std,panic_unwind",
+            "-Zbuild-std-features=panic-unwind,optimize_for_size",
+            "profile.release.panic=\"unwind\"",
+            "profile.release.opt-level=\"z\"",
+            r#"target.aarch64-unknown-linux-musl.rustflags=["--remap-path-prefix=/w=/build", "-Cforce-unwind-tables=no"]"#,
+        ] {
+            assert!(args.iter().any(|a| a == wanted), "{wanted} not in {args:?}");
+        }
+        assert!(!args.iter().any(|a| a.contains("panic_immediate_abort")));
+        let at = args
+            .iter()
+            .position(|a| a == "--target-dir")
+            .expect("a target dir");
+        assert_eq!(args[at + 1], "/t/tiny");
+        assert_eq!(settings(true).toolchain(), Toolchain::Nightly);
+    }
+
+    #[test]
+    fn without_tiny_nothing_is_unstable() {
+        let args = settings(false).cargo_args(Arch::X86_64);
+        assert!(!args.iter().any(|a| a.starts_with("-Z")), "{args:?}");
+        assert!(
+            args.iter()
+                .any(|a| a.ends_with(r#""-Clink-arg=-zpack-relative-relocs"]"#)),
+            "{args:?}"
+        );
+        assert!(!args.iter().any(|a| a.contains("force-unwind-tables")));
+        assert_eq!(settings(false).toolchain(), Toolchain::Current);
+    }
 
     #[test]
     fn toml_strings_escape_quotes_backslashes_and_control_characters() {

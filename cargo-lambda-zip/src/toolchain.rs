@@ -18,6 +18,69 @@ fn rustc() -> PathBuf {
     std::env::var_os("RUSTC").map_or_else(|| "rustc".into(), PathBuf::from)
 }
 
+/// The toolchain `--tiny` builds with: `-Z build-std` is nightly-only.
+pub const TINY_TOOLCHAIN: &str = "nightly";
+
+/// Which toolchain builds: the one in effect (rust-toolchain.toml, rustup default), or
+/// nightly for `--tiny`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Toolchain {
+    Current,
+    Nightly,
+}
+
+impl Toolchain {
+    /// `cargo` for this toolchain. Nightly goes through rustup's `cargo` on PATH with
+    /// `RUSTUP_TOOLCHAIN`, since `CARGO` (set when cargo runs this subcommand) names the current
+    /// toolchain's own cargo, which a `+nightly` cannot switch.
+    pub fn cargo(self) -> Command {
+        match self {
+            Toolchain::Current => Command::new(cargo()),
+            Toolchain::Nightly => nightly(Command::new("cargo")),
+        }
+    }
+
+    fn rustc(self) -> Command {
+        match self {
+            Toolchain::Current => Command::new(rustc()),
+            Toolchain::Nightly => nightly(Command::new("rustc")),
+        }
+    }
+
+    /// `rustup ARGS`, for this toolchain.
+    fn rustup(self, args: &[&str]) -> Command {
+        let mut command = Command::new("rustup");
+        // Its reason is the last line it prints: no backtrace after it.
+        command
+            .args(args)
+            .env("RUST_BACKTRACE", "0")
+            .env("RUST_LIB_BACKTRACE", "0");
+        if self == Toolchain::Nightly {
+            command.args(["--toolchain", TINY_TOOLCHAIN]);
+        }
+        command
+    }
+
+    /// The toolchain's sysroot, when rustc can tell.
+    fn sysroot(self, dir: &Path) -> Result<Option<PathBuf>, Error> {
+        let output = run(self.rustc().args(["--print", "sysroot"]).current_dir(dir))?;
+        Ok(output
+            .status
+            .success()
+            .then(|| PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())))
+    }
+}
+
+/// rustup's proxies choose the toolchain by `RUSTUP_TOOLCHAIN` before anything else; a `RUSTC`
+/// inherited from the current toolchain would override the nightly one.
+fn nightly(mut command: Command) -> Command {
+    command
+        .env("RUSTUP_TOOLCHAIN", TINY_TOOLCHAIN)
+        .env_remove("RUSTC")
+        .env_remove("RUSTDOC");
+    command
+}
+
 /// What `ensure_target` did.
 #[derive(Debug, PartialEq)]
 pub enum TargetState {
@@ -28,15 +91,12 @@ pub enum TargetState {
 /// Makes sure the standard library for `arch` is installed in the toolchain that builds in
 /// `dir` (rust-toolchain.toml applies), adding it with `rustup target add` when it is missing.
 /// Asking rustc for its sysroot works without rustup too, when the target came another way.
-pub fn ensure_target(arch: Arch, dir: &Path) -> Result<TargetState, Error> {
+/// With `-Z build-std` (`--tiny`) the target is still needed: its musl C library and start
+/// files are linked from it.
+pub fn ensure_target(arch: Arch, dir: &Path, toolchain: Toolchain) -> Result<TargetState, Error> {
     let triple = arch.triple();
-    let rustc = rustc();
-    let output = run(Command::new(&rustc)
-        .args(["--print", "sysroot"])
-        .current_dir(dir))?;
-    if output.status.success() {
-        let sysroot = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-        if Path::new(&sysroot)
+    if let Some(sysroot) = toolchain.sysroot(dir)? {
+        if sysroot
             .join("lib/rustlib")
             .join(triple)
             .join("lib")
@@ -46,8 +106,8 @@ pub fn ensure_target(arch: Arch, dir: &Path) -> Result<TargetState, Error> {
         }
     }
     // Quiet while it downloads, so a failure is one line: what failed and why.
-    let output = Command::new("rustup")
-        .args(["target", "add", triple])
+    let output = toolchain
+        .rustup(&["target", "add", triple])
         .current_dir(dir)
         .output();
     match output {
@@ -59,6 +119,36 @@ pub fn ensure_target(arch: Arch, dir: &Path) -> Result<TargetState, Error> {
         Ok(output) if output.status.success() => Ok(TargetState::Added),
         Ok(output) => Err(Error::TargetNotInstalled {
             triple,
+            toolchain: match toolchain {
+                Toolchain::Current => "",
+                Toolchain::Nightly => " --toolchain nightly",
+            },
+            reason: last_line(&output),
+        }),
+    }
+}
+
+/// Makes sure nightly has the standard library's sources, which `-Z build-std` compiles
+/// (`--tiny`), adding the `rust-src` component with rustup when they are missing.
+pub fn ensure_rust_src(dir: &Path) -> Result<TargetState, Error> {
+    let toolchain = Toolchain::Nightly;
+    if let Some(sysroot) = toolchain.sysroot(dir)? {
+        if sysroot.join("lib/rustlib/src/rust/library/std").is_dir() {
+            return Ok(TargetState::Installed);
+        }
+    }
+    let output = toolchain
+        .rustup(&["component", "add", "rust-src"])
+        .current_dir(dir)
+        .output();
+    match output {
+        Err(error) if error.kind() == ErrorKind::NotFound => Err(Error::NoRustupForRustSrc),
+        Err(source) => Err(Error::Spawn {
+            program: "rustup".to_owned(),
+            source,
+        }),
+        Ok(output) if output.status.success() => Ok(TargetState::Added),
+        Ok(output) => Err(Error::RustSrcNotInstalled {
             reason: last_line(&output),
         }),
     }

@@ -27,7 +27,9 @@ pub(crate) fn with_retries<T>(mut op: impl FnMut() -> Result<T, ApiError>) -> Re
                 if delay.is_zero() {
                     log::debug!("{endpoint} failed ({source}); retrying on a new connection");
                 } else {
-                    log::warn!("{endpoint} failed ({source}); retrying in {delay:?}");
+                    // Whole milliseconds, as `Duration`'s Debug would print them, without linking it.
+                    let ms = delay.as_millis();
+                    log::warn!("{endpoint} failed ({source}); retrying in {ms}ms");
                 }
                 std::thread::sleep(delay);
                 delay = (delay * 2).clamp(FIRST_RETRY_DELAY, MAX_RETRY_DELAY);
