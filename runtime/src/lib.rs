@@ -41,6 +41,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handler;
+mod heap;
 mod logging;
 mod protocol;
 mod retry;

@@ -77,6 +77,8 @@ where
         }
     };
     install_panic_hook();
+    // Alive until the runtime returns: see `heap`.
+    let _small_classes = crate::heap::keep_small_classes();
     crate::shutdown::install();
     let mut api = RuntimeApi::new(base.clone());
 
