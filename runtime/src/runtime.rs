@@ -191,6 +191,8 @@ fn serve<H: Handler>(
     trace_env: TraceEnv,
 ) -> Result<Infallible, ApiError> {
     let mut ctx = Context::from_env();
+    // The event is the front of `event`, as long as `/next` said; the rest is the bytes of
+    // earlier events, kept so reading the next one zeroes nothing (`client::read_event`).
     let mut event = Vec::new();
     let mut response = Vec::new();
     let mut scratch = Vec::new();
@@ -207,7 +209,7 @@ fn serve<H: Handler>(
                     ERROR_INVALID_EVENT,
                     format!(
                         "the event body did not arrive whole ({} bytes read): {cut}",
-                        event.len()
+                        next.event_len
                     ),
                 )),
                 None => {
@@ -216,14 +218,15 @@ fn serve<H: Handler>(
                     }
                     logging::enter(&ctx);
                     if let Some(streaming) = handler.as_streaming() {
-                        let streamed = stream(api, streaming, &event, &ctx, &mut scratch);
+                        let event = &event[..next.event_len];
+                        let streamed = stream(api, streaming, event, &ctx, &mut scratch);
                         logging::leave();
                         streamed?;
                         continue;
                     }
                     response.clear();
                     match catch_unwind(AssertUnwindSafe(|| {
-                        handler.call(&event, &ctx, &mut response)
+                        handler.call(&event[..next.event_len], &ctx, &mut response)
                     })) {
                         Ok(result) => result,
                         Err(payload) => Err(panic_error(&*payload)),
