@@ -294,11 +294,23 @@ fn read_event(
     }
     let mut len = 0;
     loop {
-        if len == buffer.len() {
-            // Full: the body is longer than announced, or its length was not.
-            buffer.resize((2 * len).max(8 * 1024), 0);
-        }
-        match reader.read(&mut buffer[len..]) {
+        let read = if len < buffer.len() {
+            reader.read(&mut buffer[len..])
+        } else {
+            // Full. Most often the body is exactly as long as announced and the next read only
+            // says it ended: it goes to a small buffer, and the event's buffer grows (doubling,
+            // zeroed, so touched) only when more did come.
+            let mut probe = [0u8; 256];
+            match reader.read(&mut probe) {
+                Ok(n) if n > 0 => {
+                    buffer.resize((2 * len).max(len + n).max(8 * 1024), 0);
+                    buffer[len..len + n].copy_from_slice(&probe[..n]);
+                    Ok(n)
+                }
+                other => other,
+            }
+        };
+        match read {
             Ok(0) => return (len, None),
             Ok(n) => len += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -428,6 +440,15 @@ mod tests {
         assert!(buffer.len() >= 11);
         // An empty event.
         assert_eq!(read_event(&mut body(b""), Some(0), &mut buffer).0, 0);
+    }
+
+    #[test]
+    fn an_event_as_long_as_announced_does_not_grow_the_buffer_past_it() {
+        let event = [7u8; 3000];
+        let mut buffer = Vec::new();
+        let (len, error) = read_event(&mut body(&event), Some(3000), &mut buffer);
+        assert_eq!((len, error.is_none()), (3000, true));
+        assert_eq!(buffer.len(), 3000);
     }
 
     #[test]
