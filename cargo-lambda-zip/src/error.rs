@@ -66,7 +66,7 @@ pub enum Error {
     NoRustupForRustSrc,
 
     #[error(
-        "--tiny compiles the standard library with nightly, and `rustup component add rust-src --toolchain nightly` failed: {reason}"
+        "--tiny compiles the standard library with nightly, and rustup could not install nightly with its rust-src component: {reason}"
     )]
     RustSrcNotInstalled { reason: String },
 

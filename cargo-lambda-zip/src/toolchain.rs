@@ -129,18 +129,27 @@ pub fn ensure_target(arch: Arch, dir: &Path, toolchain: Toolchain) -> Result<Tar
 }
 
 /// Makes sure nightly has the standard library's sources, which `-Z build-std` compiles
-/// (`--tiny`), adding the `rust-src` component with rustup when they are missing.
+/// (`--tiny`): adds the `rust-src` component with rustup when they are missing, and installs
+/// nightly itself (minimal profile) when it is.
 pub fn ensure_rust_src(dir: &Path) -> Result<TargetState, Error> {
-    let toolchain = Toolchain::Nightly;
-    if let Some(sysroot) = toolchain.sysroot(dir)? {
-        if sysroot.join("lib/rustlib/src/rust/library/std").is_dir() {
+    let mut command = match Toolchain::Nightly.sysroot(dir)? {
+        Some(sysroot) if sysroot.join("lib/rustlib/src/rust/library/std").is_dir() => {
             return Ok(TargetState::Installed);
         }
-    }
-    let output = toolchain
-        .rustup(&["component", "add", "rust-src"])
-        .current_dir(dir)
-        .output();
+        // Nightly is there, without the sources.
+        Some(_) => Toolchain::Nightly.rustup(&["component", "add", "rust-src"]),
+        // No nightly at all: the smallest one that builds, with the sources.
+        None => Toolchain::Current.rustup(&[
+            "toolchain",
+            "install",
+            TINY_TOOLCHAIN,
+            "--profile",
+            "minimal",
+            "--component",
+            "rust-src",
+        ]),
+    };
+    let output = command.current_dir(dir).output();
     match output {
         Err(error) if error.kind() == ErrorKind::NotFound => Err(Error::NoRustupForRustSrc),
         Err(source) => Err(Error::Spawn {
