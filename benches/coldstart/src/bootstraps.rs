@@ -134,15 +134,7 @@ fn build_shipped(root: &Path, functions: &[&str]) -> Result<(), String> {
     for function in functions {
         command.args(["--function", function]);
     }
-    eprintln!("building: {command:?}");
-    let status = command
-        .status()
-        .map_err(|e| format!("cannot run scripts/build.sh: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{command:?} failed ({status})"))
-    }
+    run_build(&mut command, "")
 }
 
 /// The concurrency benchmark's executables.
@@ -226,17 +218,22 @@ fn cargo(dir: &Path, args: &[&str]) -> Result<(), String> {
         .current_dir(dir)
         .args(["build", "--release", "--target", MUSL])
         .args(args);
+    run_build(
+        &mut command,
+        &format!("; is the target installed? `rustup target add {MUSL}`"),
+    )
+}
+
+/// Runs a build command with its output let through; `hint` follows the error when it fails.
+fn run_build(command: &mut Command, hint: &str) -> Result<(), String> {
     eprintln!("building: {command:?}");
     let status = command
         .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
+        .map_err(|e| format!("cannot run {:?}: {e}", command.get_program()))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "{command:?} failed ({status}); is the target installed? \
-             `rustup target add {MUSL}`"
-        ))
+        Err(format!("{command:?} failed ({status}){hint}"))
     }
 }
 
