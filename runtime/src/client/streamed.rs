@@ -526,6 +526,53 @@ mod tests {
         assert_eq!(head_len(b""), None);
     }
 
+    /// A Runtime API that takes `streams` streamed responses on one connection, each answered
+    /// 202 once its last chunk has come.
+    fn accepting_api(streams: usize) -> (String, std::thread::JoinHandle<()>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}/2018-06-01", listener.local_addr().unwrap());
+        let api = std::thread::spawn(move || {
+            let (mut connection, _) = listener.accept().unwrap();
+            let mut seen = Vec::new();
+            let mut chunk = [0u8; 4096];
+            for _ in 0..streams {
+                while !seen.ends_with(b"\r\n0\r\n\r\n") {
+                    let n = connection.read(&mut chunk).unwrap();
+                    assert!(n > 0, "the stream ended early");
+                    seen.extend_from_slice(&chunk[..n]);
+                }
+                seen.clear();
+                connection
+                    .write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}")
+                    .unwrap();
+            }
+        });
+        (base, api)
+    }
+
+    #[test]
+    fn the_frame_buffer_outlives_a_stream_for_the_next_one() {
+        let (base, api) = accepting_api(2);
+        let mut target = StreamTarget::new(&base);
+        let invocation = Invocation {
+            request_id: "req-1",
+            invocation_id: None,
+        };
+        let mut capacities = Vec::new();
+        for _ in 0..2 {
+            let mut streamed = StreamedResponse::new(&mut target, invocation);
+            streamed.write_all(&[b'x'; 10_000]).unwrap();
+            let finished = streamed.finish(Ok(())).unwrap();
+            assert!(matches!(finished, Finished::Posted(Posted::Accepted)));
+            capacities.push(target.frame.capacity());
+        }
+        api.join().unwrap();
+        // Kept after the first stream, and not grown anew by the second.
+        assert!(capacities[0] >= 10_000, "{capacities:?}");
+        assert_eq!(capacities[0], capacities[1]);
+        assert!(target.connection.is_some(), "the connection is kept");
+    }
+
     #[test]
     fn target_splits_the_base_url() {
         let t = StreamTarget::new("http://127.0.0.1:9001/2018-06-01");
