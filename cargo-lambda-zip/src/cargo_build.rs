@@ -11,6 +11,7 @@ use cargo_metadata::Message;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::arch::Arch;
+use crate::c_compiler::CCompiler;
 use crate::error::Error;
 use crate::project::{Bin, Graph};
 use crate::settings::Settings;
@@ -23,6 +24,12 @@ pub struct Build<'a> {
     pub graph: &'a Graph<'a>,
     pub settings: &'a Settings,
     pub locked: bool,
+    /// The user's `--features`, `--no-default-features`, `--all-features`, for cargo.
+    pub feature_args: &'a [String],
+    /// The C compiler build scripts are given, when a dependency compiles C.
+    pub c_compiler: Option<&'a CCompiler>,
+    /// Where cargo's whole stderr is written.
+    pub log: &'a Path,
 }
 
 impl Build<'_> {
@@ -47,7 +54,8 @@ impl Build<'_> {
 
         let stderr = child.stderr.take();
         let stderr_bar = bar.clone();
-        let diagnosis = std::thread::spawn(move || pass_through(stderr, &stderr_bar));
+        let log = std::fs::File::create(self.log).ok();
+        let diagnosis = std::thread::spawn(move || pass_through(stderr, log, &stderr_bar));
 
         let mut executables = BTreeMap::new();
         if let Some(stdout) = child.stdout.take() {
@@ -86,7 +94,7 @@ impl Build<'_> {
 
         if !status.success() {
             return Err(match failure {
-                Some(Failure::BuildScript(krate)) => Error::BuildScriptFailed {
+                Some(Failure::BuildScript(krate, reason)) => Error::BuildScriptFailed {
                     pulled_in: self
                         .graph
                         .find_linked(&krate)
@@ -94,6 +102,8 @@ impl Build<'_> {
                         .unwrap_or_default(),
                     krate,
                     triple,
+                    reason: reason.unwrap_or_else(|| "it printed no reason".to_owned()),
+                    log: self.log.to_owned(),
                 },
                 Some(Failure::MissingLibrary(library)) => {
                     Error::NativeLibraryMissing { triple, library }
@@ -141,7 +151,11 @@ impl Build<'_> {
         for bin in self.bins {
             command.args(["--bin", &bin.name]);
         }
+        command.args(self.feature_args);
         command.args(self.settings.cargo_args(self.arch));
+        if let Some(compiler) = self.c_compiler {
+            command.envs(compiler.env(self.arch));
+        }
         if let Some(flags) = self.settings.encoded_rustflags(self.arch) {
             command
                 .env("CARGO_ENCODED_RUSTFLAGS", flags)
@@ -154,42 +168,136 @@ impl Build<'_> {
 /// Why cargo failed, as read from its stderr, most specific first.
 #[derive(Debug, PartialEq)]
 enum Failure {
-    /// `failed to run custom build command for `openssl-sys v0.9.109``
-    BuildScript(String),
+    /// `failed to run custom build command for `openssl-sys v0.9.109``, and the line of the
+    /// script's output that says why, when one does.
+    BuildScript(String, Option<String>),
     /// `rust-lld: error: unable to find library -lssl`
     MissingLibrary(String),
     /// `could not compile `app` (bin "app")`
     Compile(String),
 }
 
-/// Copies cargo's stderr to ours line by line, above the progress bar, and returns the most
-/// specific failure it mentions.
-fn pass_through(stderr: Option<impl std::io::Read>, bar: &ProgressBar) -> Option<Failure> {
+impl Failure {
+    fn rank(&self) -> u8 {
+        match self {
+            Failure::BuildScript(..) => 0,
+            Failure::MissingLibrary(_) => 1,
+            Failure::Compile(_) => 2,
+        }
+    }
+}
+
+/// Copies cargo's stderr to the log, and to ours above the progress bar, except what a failed
+/// build script printed: its environment and every command it ran, often hundreds of lines,
+/// which go to the log only. Returns the most specific failure cargo mentions.
+fn pass_through(
+    stderr: Option<impl std::io::Read>,
+    mut log: Option<std::fs::File>,
+    bar: &ProgressBar,
+) -> Option<Failure> {
     let mut failure: Option<Failure> = None;
     let mut reader = BufReader::new(stderr?);
     let mut line = Vec::new();
+    // Inside a failed build script's report: its crate, and the lines so far.
+    let mut script: Option<(String, Vec<String>)> = None;
     while reader.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+        if let Some(log) = log.as_mut() {
+            let _ = log.write_all(&line);
+        }
+        let plain = strip_ansi(&String::from_utf8_lossy(&line));
+        let text = plain.trim_end();
+        if let Some((_, lines)) = script.as_mut() {
+            // The report is indented, with `Caused by:` and cargo's `note:` at the margin;
+            // anything else at the margin (`warning: build failed, waiting for other jobs`)
+            // is cargo again.
+            let in_report = text.is_empty()
+                || text.starts_with(' ')
+                || text == "Caused by:"
+                || text.starts_with("note: ");
+            if in_report {
+                lines.push(text.to_owned());
+                line.clear();
+                continue;
+            }
+            if let Some((krate, lines)) = script.take() {
+                keep(
+                    &mut failure,
+                    Failure::BuildScript(krate, build_script_reason(&lines)),
+                );
+            }
+        }
         bar.suspend(|| {
             let mut out = std::io::stderr().lock();
             let _ = out.write_all(&line);
             let _ = out.flush();
         });
-        if let Some(found) = failure_in(&strip_ansi(&String::from_utf8_lossy(&line))) {
-            let rank = |failure: &Failure| match failure {
-                Failure::BuildScript(_) => 0,
-                Failure::MissingLibrary(_) => 1,
-                Failure::Compile(_) => 2,
-            };
-            if failure
-                .as_ref()
-                .is_none_or(|known| rank(&found) < rank(known))
-            {
-                failure = Some(found);
-            }
+        match failure_in(text) {
+            Some(Failure::BuildScript(krate, _)) => script = Some((krate, Vec::new())),
+            Some(found) => keep(&mut failure, found),
+            None => {}
         }
         line.clear();
     }
+    if let Some((krate, lines)) = script {
+        keep(
+            &mut failure,
+            Failure::BuildScript(krate, build_script_reason(&lines)),
+        );
+    }
     failure
+}
+
+/// Keeps the more specific of two failures, the first of two alike.
+fn keep(failure: &mut Option<Failure>, found: Failure) {
+    if failure
+        .as_ref()
+        .is_none_or(|known| found.rank() < known.rank())
+    {
+        *failure = Some(found);
+    }
+}
+
+/// The longest reason a build script's failure is given in the one line.
+const REASON_CHARS: usize = 300;
+
+/// The line of a failed build script's output that says why, in this order: a compiler's
+/// error (`sqlite3.c:1:10: fatal error: 'x.h' file not found`, forwarded by cc-rs as a
+/// `cargo:warning=`), cc-rs's own (`failed to find tool "x86_64-linux-musl-gcc"`), a panic's
+/// message, else the last line the script wrote to stderr.
+fn build_script_reason(report: &[String]) -> Option<String> {
+    let lines: Vec<&str> = report
+        .iter()
+        .map(|line| {
+            let line = line.trim();
+            line.strip_prefix("cargo:warning=")
+                .or_else(|| line.strip_prefix("cargo::warning="))
+                .unwrap_or(line)
+                .trim()
+        })
+        .collect();
+    let compiler = lines.iter().find(|line| {
+        (line.contains(": error: ") || line.contains(": fatal error: "))
+            && !line.starts_with("thread ")
+    });
+    let cc_rs = lines.iter().find_map(|line| {
+        ["error occurred in cc-rs: ", "error occurred: "]
+            .iter()
+            .find_map(|marker| line.split_once(marker).map(|(_, rest)| rest))
+    });
+    let panic = lines
+        .iter()
+        .position(|line| line.starts_with("thread ") && line.contains(" panicked at "))
+        .and_then(|at| lines.get(at + 1))
+        .filter(|line| !line.is_empty());
+    let last_stderr = lines
+        .iter()
+        .position(|line| *line == "--- stderr")
+        .and_then(|at| lines[at + 1..].iter().rfind(|line| !line.is_empty()));
+    let reason: &str = compiler.or(cc_rs.as_ref()).or(panic).or(last_stderr)?;
+    Some(match reason.char_indices().nth(REASON_CHARS) {
+        Some((at, _)) => format!("{}…", &reason[..at]),
+        None => reason.to_owned(),
+    })
 }
 
 fn failure_in(line: &str) -> Option<Failure> {
@@ -199,7 +307,7 @@ fn failure_in(line: &str) -> Option<Failure> {
         (!name.is_empty()).then(|| name.to_owned())
     };
     if let Some(krate) = quoted("failed to run custom build command for `") {
-        return Some(Failure::BuildScript(krate));
+        return Some(Failure::BuildScript(krate, None));
     }
     if let Some(rest) = line.split("unable to find library -l").nth(1) {
         let library: String = rest
@@ -240,12 +348,12 @@ mod tests {
         let line = "error: failed to run custom build command for `openssl-sys v0.9.109`";
         assert_eq!(
             failure_in(line),
-            Some(Failure::BuildScript("openssl-sys".into()))
+            Some(Failure::BuildScript("openssl-sys".into(), None))
         );
         let line = "error: failed to run custom build command for `libfoo-sys v0.1.0 (/tmp/x/vendor/libfoo-sys)`";
         assert_eq!(
             failure_in(line),
-            Some(Failure::BuildScript("libfoo-sys".into()))
+            Some(Failure::BuildScript("libfoo-sys".into(), None))
         );
     }
 

@@ -20,6 +20,12 @@ Options:
   --profile NAME        build with your own cargo profile NAME as it is (e.g. --profile release);
                         default: the release profile with opt-level=\"z\", lto, codegen-units=1,
                         strip, panic=\"unwind\"
+  --release             accepted for cargo's and cargo-lambda's sake: release is the default
+  -F, --features LIST   features to turn on (comma or space separated; repeatable), as for cargo
+  --no-default-features do not turn on the default features
+  --all-features        turn on every feature
+  --include PATH        add a file, or a folder with everything in it, to each zip beside
+                        bootstrap, under its own name (repeatable): config files, templates
   --tiny                smallest binaries, on nightly Rust: the standard library is compiled
                         with the binary, without backtrace support (-Z build-std); panics are
                         still caught (panic=\"unwind\"). Adds nightly's rust-src with rustup
@@ -30,7 +36,10 @@ Options:
   -V, --version         show the version
 
 Binaries are linked by the rust-lld that ships with Rust (unless CARGO_TARGET_<TRIPLE>_LINKER is
-set); missing rustup targets are added. RUSTFLAGS are kept. SOURCE_DATE_EPOCH sets the zip
+set); missing rustup targets are added. When a dependency compiles C (ring, aws-lc-sys, a bundled
+SQLite, a vendored OpenSSL), its build scripts get zig's C compiler for the musl target: zig on
+PATH (or LAMBDA_ZIP_ZIG), else the one this tool installs on first need from PyPI into
+~/.cache/cargo-lambda-zip (LAMBDA_ZIP_CACHE moves it); CC_<triple> keeps a compiler of yours. RUSTFLAGS are kept. SOURCE_DATE_EPOCH sets the zip
 timestamps (default 1980-01-01): the same sources give byte-identical zips.
 ";
 
@@ -56,6 +65,45 @@ pub struct Options {
     pub native_check: bool,
     /// `--tiny`: nightly, with the standard library built for the binary.
     pub tiny: bool,
+    pub features: Features,
+    /// `--include`: files and folders added to each zip.
+    pub include: Vec<PathBuf>,
+}
+
+/// The features asked for, as cargo takes them.
+#[derive(Debug, Default, PartialEq)]
+pub struct Features {
+    pub features: Vec<String>,
+    pub no_default: bool,
+    pub all: bool,
+}
+
+impl Features {
+    /// The arguments for `cargo build` and `cargo metadata`.
+    pub fn cargo_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if !self.features.is_empty() {
+            args.extend(["--features".to_owned(), self.features.join(",")]);
+        }
+        if self.no_default {
+            args.push("--no-default-features".to_owned());
+        }
+        if self.all {
+            args.push("--all-features".to_owned());
+        }
+        args
+    }
+
+    /// Whether `feature` of `package` is on, as far as the command line and the package's
+    /// default features tell.
+    pub fn enables(&self, package: &str, feature: &str, defaults: &[String]) -> bool {
+        self.all
+            || (!self.no_default && defaults.iter().any(|default| default == feature))
+            || self
+                .features
+                .iter()
+                .any(|asked| asked == feature || *asked == format!("{package}/{feature}"))
+    }
 }
 
 /// A command line that cannot be understood; the message is one line.
@@ -84,7 +132,10 @@ fn parse_options(args: Vec<OsString>) -> Result<Command, lexopt::Error> {
         locked: false,
         native_check: true,
         tiny: false,
+        features: Features::default(),
+        include: Vec::new(),
     };
+    let mut release = false;
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = parser.next()? {
         match arg {
@@ -106,9 +157,27 @@ fn parse_options(args: Vec<OsString>) -> Result<Command, lexopt::Error> {
             Long("locked") => options.locked = true,
             Long("no-native-check") => options.native_check = false,
             Long("tiny") => options.tiny = true,
+            Long("release") => release = true,
+            Short('F') | Long("features") => {
+                let value = parser.value()?.string()?;
+                options.features.features.extend(
+                    value
+                        .split([',', ' '])
+                        .filter(|feature| !feature.is_empty())
+                        .map(str::to_owned),
+                );
+            }
+            Long("no-default-features") => options.features.no_default = true,
+            Long("all-features") => options.features.all = true,
+            Long("include") => options.include.push(parser.value()?.into()),
             Short('h') | Long("help") => return Ok(Command::Help),
             Short('V') | Long("version") => return Ok(Command::Version),
             _ => return Err(arg.unexpected()),
+        }
+    }
+    if let (true, Some(profile)) = (release, &options.profile) {
+        if profile != "release" {
+            return Err(format!("--release and --profile {profile} ask for two profiles").into());
         }
     }
     Ok(Command::Build(options))
@@ -144,6 +213,53 @@ mod tests {
             panic!("expected a build");
         };
         assert!(options.tiny);
+    }
+
+    #[test]
+    fn feature_options_are_passed_to_cargo_as_cargo_takes_them() {
+        let Ok(Command::Build(options)) = parse_strs(&[
+            "--features",
+            "a,b c",
+            "-F",
+            "app/d",
+            "--no-default-features",
+            "--all-features",
+            "--release",
+            "--include",
+            "config.toml",
+        ]) else {
+            panic!("expected a build");
+        };
+        assert_eq!(
+            options.features.cargo_args(),
+            [
+                "--features",
+                "a,b,c,app/d",
+                "--no-default-features",
+                "--all-features"
+            ]
+        );
+        assert_eq!(options.include, [PathBuf::from("config.toml")]);
+        assert_eq!(options.profile, None);
+        let features = Features {
+            features: vec!["x".into(), "app/y".into()],
+            no_default: true,
+            all: false,
+        };
+        let defaults = ["d".to_owned()];
+        assert!(features.enables("app", "x", &defaults));
+        assert!(features.enables("app", "y", &defaults));
+        assert!(!features.enables("other", "y", &defaults));
+        assert!(!features.enables("app", "d", &defaults));
+    }
+
+    #[test]
+    fn release_with_another_profile_is_a_usage_error() {
+        let Err(UsageError(message)) = parse_strs(&["--release", "--profile", "dev"]) else {
+            panic!("expected a usage error");
+        };
+        assert!(message.contains("--release and --profile dev"), "{message}");
+        assert!(parse_strs(&["--release", "--profile", "release"]).is_ok());
     }
 
     #[test]

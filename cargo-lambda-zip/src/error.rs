@@ -70,6 +70,23 @@ pub enum Error {
     )]
     RustSrcNotInstalled { reason: String },
 
+    #[error(
+        "$LAMBDA_ZIP_ZIG or the installed zig ({}) does not run: `zig version` failed; point LAMBDA_ZIP_ZIG at a working zig, or unset it",
+        executable.display()
+    )]
+    ZigUnusable { executable: PathBuf },
+
+    #[error(
+        "a dependency compiles C, and zig {version}, the C compiler for the musl targets, could not be installed from PyPI: {reason}; install zig (0.13 or later) on PATH, or python3 with pip (apt-get install python3-pip), or set CC_<triple> to a C compiler for the target",
+        version = crate::c_compiler::ZIG_VERSION
+    )]
+    ZigNotInstalled { reason: String },
+
+    #[error(
+        "neither LAMBDA_ZIP_CACHE, XDG_CACHE_HOME nor HOME is set: set one, where zig (the C compiler for dependencies that compile C) can be installed"
+    )]
+    NoCacheDir,
+
     #[error("could not run {program}: {source}")]
     Spawn {
         program: String,
@@ -78,13 +95,18 @@ pub enum Error {
     },
 
     #[error(
-        "the build script of {krate} failed for {triple}{pulled_in}: it builds or looks for C code or a system library, which a static musl build without a C cross toolchain cannot do (its output is above)"
+        "the build script of {krate} failed for {triple}{pulled_in}: {reason} (its whole output: {})",
+        log.display()
     )]
     BuildScriptFailed {
         krate: String,
         triple: &'static str,
         /// Empty, or "; your dependency x pulls it in (app → x → krate; in app's Cargo.toml)".
         pulled_in: String,
+        /// The line of its output that says why.
+        reason: String,
+        /// cargo's whole stderr.
+        log: PathBuf,
     },
 
     #[error(
@@ -113,6 +135,9 @@ pub enum Error {
 
     #[error("{} is not a valid Lambda package: {problem}", path.display())]
     BadZip { path: PathBuf, problem: String },
+
+    #[error("--include {}: {problem}", path.display())]
+    BadInclude { path: PathBuf, problem: String },
 
     #[error("SOURCE_DATE_EPOCH='{value}' is not a whole number of seconds since 1970")]
     SourceDateEpoch { value: String },

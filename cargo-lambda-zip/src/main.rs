@@ -3,11 +3,13 @@
 //!
 //! The steps, one module each: read the command line (`cli`), the project and its dependency
 //! graph (`project`), refuse dependencies that need a system C library (`native`), make sure the
-//! musl targets are installed (`toolchain`), build with the size profile, linker and rustflags
-//! (`settings`, `cargo_build`), check each binary is static (`elf`), zip it (`package`), and
-//! print what was written (`report`).
+//! musl targets are installed (`toolchain`) and, when a dependency compiles C, a C compiler for
+//! them (`c_compiler`), build with the size profile, linker and rustflags (`settings`,
+//! `cargo_build`), check each binary is static (`elf`), zip it with any `--include`d files
+//! (`package`), and print what was written (`report`).
 
 mod arch;
+mod c_compiler;
 mod cargo_build;
 mod cli;
 mod elf;
@@ -60,9 +62,14 @@ fn build(options: &Options) -> Result<(), Error> {
     // Everything that can be refused is checked for every architecture before anything builds.
     let mut metadata = Vec::new();
     for arch in &options.arches {
-        metadata.push(project::load(&manifest, arch.triple(), options.locked)?);
+        metadata.push(project::load(
+            &manifest,
+            arch.triple(),
+            options.locked,
+            &options.features,
+        )?);
     }
-    let bins = project::select_bins(&metadata[0], &options.bins)?;
+    let bins = project::select_bins(&metadata[0], &options.bins, &options.features)?;
     let graphs: Vec<Graph> = metadata
         .iter()
         .map(|metadata| Graph::new(metadata, &bins))
@@ -72,6 +79,7 @@ fn build(options: &Options) -> Result<(), Error> {
             native::check(graph)?;
         }
     }
+    let extras = package::read_extras(&options.include)?;
     let workspace_root = metadata[0].workspace_root.as_std_path();
     let target_dir = metadata[0].target_directory.as_std_path();
     let settings = Settings::new(
@@ -90,6 +98,19 @@ fn build(options: &Options) -> Result<(), Error> {
         }
     }
 
+    // zig is found or installed only when a dependency compiles C for some architecture.
+    let compiling_c: Vec<Vec<String>> = graphs
+        .iter()
+        .map(c_compiler::packages_compiling_c)
+        .collect();
+    let c_compilers = match compiling_c.iter().any(|names| !names.is_empty()) {
+        true => Some(c_compiler::ensure(
+            &options.arches,
+            &target_dir.join("lambda-zip"),
+        )?),
+        false => None,
+    };
+
     let out_dir: PathBuf = match &options.out_dir {
         Some(dir) => std::path::absolute(dir).map_err(Error::io(dir))?,
         None => target_dir.join("lambda"),
@@ -103,9 +124,28 @@ fn build(options: &Options) -> Result<(), Error> {
         settings.describe(&options.arches),
         out_dir.display()
     );
+    if let Some(compilers) = &c_compilers {
+        let mut names: Vec<&str> = compiling_c.iter().flatten().map(String::as_str).collect();
+        names.sort();
+        names.dedup();
+        let described: Vec<String> = options
+            .arches
+            .iter()
+            .zip(compilers)
+            .map(|(arch, compiler)| compiler.describe(*arch))
+            .collect();
+        eprintln!(
+            "  C          {} (for {}; CC_<triple> chooses another)",
+            described.join(", "),
+            names.join(", ")
+        );
+    }
+    let feature_args = options.features.cargo_args();
+    let log_dir = target_dir.join("lambda-zip");
+    std::fs::create_dir_all(&log_dir).map_err(Error::io(&log_dir))?;
 
     let mut rows = Vec::new();
-    for (arch, graph) in options.arches.iter().zip(&graphs) {
+    for (index, (arch, graph)) in options.arches.iter().zip(&graphs).enumerate() {
         eprintln!(
             "Building {} for {arch} ({})",
             names.join(", "),
@@ -118,6 +158,9 @@ fn build(options: &Options) -> Result<(), Error> {
             graph,
             settings: &settings,
             locked: options.locked,
+            feature_args: &feature_args,
+            c_compiler: c_compilers.as_ref().map(|compilers| &compilers[index]),
+            log: &log_dir.join(format!("build-{arch}.log")),
         };
         let executables = build.run()?;
         for (bin, executable) in bins
@@ -125,7 +168,7 @@ fn build(options: &Options) -> Result<(), Error> {
             .filter_map(|bin| Some((bin, executables.get(&bin.name)?)))
         {
             let dir = out_dir.join(arch.name()).join(&bin.name);
-            let package = package::write(executable, &dir, *arch, zip_time)?;
+            let package = package::write(executable, &extras, &dir, *arch, zip_time)?;
             rows.push(Row {
                 bin: bin.name.clone(),
                 arch: *arch,

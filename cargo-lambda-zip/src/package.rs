@@ -1,6 +1,7 @@
 //! The Lambda package: `bootstrap` and `bootstrap.zip` in one folder per architecture and
-//! binary. The zip holds `bootstrap` alone at its root, mode 0755, deflated, with a fixed
-//! timestamp, so the same binary always gives the same zip bytes.
+//! binary. The zip holds `bootstrap` at its root, mode 0755, then the files `--include` adds,
+//! in name order, each deflated with a fixed timestamp, so the same inputs always give the same
+//! zip bytes.
 
 use std::fs;
 use std::io::{Cursor, Read, Write};
@@ -21,6 +22,72 @@ const ENTRY: &str = "bootstrap";
 const MODE: u32 = 0o100_755;
 /// 1980-01-01 00:00:00 UTC, the earliest time a zip entry can hold.
 const ZIP_EPOCH: u64 = 315_532_800;
+
+/// A file `--include` adds to every zip.
+#[derive(Debug, PartialEq)]
+pub struct Extra {
+    /// Its path in the zip: the file's name, or the folder's name and the path inside it.
+    pub name: String,
+    pub bytes: Vec<u8>,
+    /// 0755 where the file is executable by its owner, else 0644, with the file type bits.
+    pub mode: u32,
+}
+
+/// Reads the files of `--include PATH...`: a file under its own name, a folder with every file
+/// in it under the folder's name; sorted by name, each once, none called `bootstrap`.
+pub fn read_extras(paths: &[std::path::PathBuf]) -> Result<Vec<Extra>, Error> {
+    let mut extras = Vec::new();
+    for path in paths {
+        let name = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .filter(|name| name != "..")
+            .ok_or_else(|| Error::BadInclude {
+                path: path.clone(),
+                problem: "it has no name to give it in the zip".to_owned(),
+            })?;
+        add_extras(path, name, &mut extras)?;
+    }
+    extras.sort_by(|a, b| a.name.cmp(&b.name));
+    for pair in extras.windows(2) {
+        if pair[0].name == pair[1].name {
+            return Err(Error::BadInclude {
+                path: pair[0].name.clone().into(),
+                problem: "two --include paths give it the same name in the zip".to_owned(),
+            });
+        }
+    }
+    if let Some(extra) = extras.iter().find(|extra| extra.name == ENTRY) {
+        return Err(Error::BadInclude {
+            path: extra.name.clone().into(),
+            problem: format!("the zip's {ENTRY} is the binary"),
+        });
+    }
+    Ok(extras)
+}
+
+fn add_extras(path: &Path, name: String, extras: &mut Vec<Extra>) -> Result<(), Error> {
+    let metadata = fs::metadata(path).map_err(Error::io(path))?;
+    if metadata.is_dir() {
+        let mut entries: Vec<_> = fs::read_dir(path)
+            .map_err(Error::io(path))?
+            .collect::<Result<_, _>>()
+            .map_err(Error::io(path))?;
+        entries.sort_by_key(|entry| entry.file_name());
+        for entry in entries {
+            let child = format!("{name}/{}", entry.file_name().to_string_lossy());
+            add_extras(&entry.path(), child, extras)?;
+        }
+        return Ok(());
+    }
+    let executable = metadata.permissions().mode() & 0o100 != 0;
+    extras.push(Extra {
+        name,
+        bytes: fs::read(path).map_err(Error::io(path))?,
+        mode: if executable { MODE } else { 0o100_644 },
+    });
+    Ok(())
+}
 
 /// What was written.
 pub struct Package {
@@ -69,7 +136,13 @@ fn utc(seconds: u64) -> (u64, u8, u8, u8, u8, u8) {
 
 /// Checks the binary cargo built, then writes `dir/bootstrap` and `dir/bootstrap.zip` and
 /// checks the zip as written.
-pub fn write(executable: &Path, dir: &Path, arch: Arch, time: DateTime) -> Result<Package, Error> {
+pub fn write(
+    executable: &Path,
+    extras: &[Extra],
+    dir: &Path,
+    arch: Arch,
+    time: DateTime,
+) -> Result<Package, Error> {
     let bytes = fs::read(executable).map_err(Error::io(executable))?;
     elf::check_static(&bytes, arch).map_err(|problem| Error::NotStatic {
         path: executable.to_owned(),
@@ -81,13 +154,13 @@ pub fn write(executable: &Path, dir: &Path, arch: Arch, time: DateTime) -> Resul
     let binary = dir.join(ENTRY);
     replace_file(&binary, &bytes, 0o755)?;
     let zip = dir.join("bootstrap.zip");
-    let zipped = zip_bytes(&bytes, time).map_err(|error| Error::BadZip {
+    let zipped = zip_bytes(&bytes, extras, time).map_err(|error| Error::BadZip {
         path: zip.clone(),
         problem: error.to_string(),
     })?;
     replace_file(&zip, &zipped, 0o644)?;
     let written = fs::read(&zip).map_err(Error::io(&zip))?;
-    check_zip(&written, &bytes).map_err(|problem| Error::BadZip {
+    check_zip(&written, &bytes, extras).map_err(|problem| Error::BadZip {
         path: zip.clone(),
         problem,
     })?;
@@ -97,32 +170,39 @@ pub fn write(executable: &Path, dir: &Path, arch: Arch, time: DateTime) -> Resul
     })
 }
 
-fn zip_bytes(binary: &[u8], time: DateTime) -> zip::result::ZipResult<Vec<u8>> {
-    let options = SimpleFileOptions::default()
-        .system(zip::System::Unix)
-        .compression_method(CompressionMethod::Deflated)
-        .compression_level(Some(9))
-        .last_modified_time(time)
-        .unix_permissions(MODE);
+fn zip_bytes(binary: &[u8], extras: &[Extra], time: DateTime) -> zip::result::ZipResult<Vec<u8>> {
+    let options = |mode: u32| {
+        SimpleFileOptions::default()
+            .system(zip::System::Unix)
+            .compression_method(CompressionMethod::Deflated)
+            .compression_level(Some(9))
+            .last_modified_time(time)
+            .unix_permissions(mode)
+    };
     let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
-    writer.start_file(ENTRY, options)?;
+    writer.start_file(ENTRY, options(MODE))?;
     writer.write_all(binary)?;
+    for extra in extras {
+        writer.start_file(extra.name.as_str(), options(extra.mode))?;
+        writer.write_all(&extra.bytes)?;
+    }
     Ok(writer.finish()?.into_inner())
 }
 
-/// `Err` says what is wrong: not exactly `bootstrap` at the root, the wrong mode, not
-/// deflated, or other bytes than the binary's.
-fn check_zip(zip: &[u8], binary: &[u8]) -> Result<(), String> {
+/// `Err` says what is wrong: not exactly `bootstrap` at the root and the extras after it, the
+/// wrong mode, not deflated, or other bytes than the binary's.
+fn check_zip(zip: &[u8], binary: &[u8], extras: &[Extra]) -> Result<(), String> {
     let mut archive = ZipArchive::new(Cursor::new(zip)).map_err(|error| error.to_string())?;
     let names = archive
         .file_names()
         .map(|name| name.map(|name| name.into_owned()))
         .collect::<Result<Vec<String>, _>>()
         .map_err(|error| error.to_string())?;
-    if names != [ENTRY] {
-        return Err(format!(
-            "it should hold just {ENTRY} at its root, it holds {names:?}"
-        ));
+    let expected: Vec<&str> = std::iter::once(ENTRY)
+        .chain(extras.iter().map(|extra| extra.name.as_str()))
+        .collect();
+    if names != expected {
+        return Err(format!("it should hold {expected:?}, it holds {names:?}"));
     }
     let mut entry = archive.by_index(0).map_err(|error| error.to_string())?;
     if entry.unix_mode() != Some(MODE) {
@@ -182,10 +262,10 @@ mod tests {
     fn same_binary_and_time_give_the_same_zip_which_passes_the_check() {
         let binary = b"\x7fELF not really, but bytes".repeat(100);
         let time = zip_time(1_700_000_000);
-        let first = zip_bytes(&binary, time).unwrap();
-        assert_eq!(first, zip_bytes(&binary, time).unwrap());
-        check_zip(&first, &binary).unwrap();
-        let error = check_zip(&first, b"other bytes").unwrap_err();
+        let first = zip_bytes(&binary, &[], time).unwrap();
+        assert_eq!(first, zip_bytes(&binary, &[], time).unwrap());
+        check_zip(&first, &binary, &[]).unwrap();
+        let error = check_zip(&first, b"other bytes", &[]).unwrap_err();
         assert!(error.contains("differs"), "{error}");
     }
 
@@ -196,7 +276,7 @@ mod tests {
         writer.start_file(ENTRY, options).unwrap();
         writer.write_all(b"x").unwrap();
         let zip = writer.finish().unwrap().into_inner();
-        let error = check_zip(&zip, b"x").unwrap_err();
+        let error = check_zip(&zip, b"x", &[]).unwrap_err();
         assert!(error.contains("mode 100644"), "{error}");
     }
 }

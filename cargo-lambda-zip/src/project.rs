@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use cargo_metadata::{DependencyKind, Metadata, MetadataCommand, Package, PackageId};
 
+use crate::cli::Features;
 use crate::error::Error;
 
 /// The manifest to build: the one given (a `Cargo.toml`, or a folder holding one), else the
@@ -35,8 +36,14 @@ pub fn find_manifest(given: Option<&Path>) -> Result<PathBuf, Error> {
 }
 
 /// `cargo metadata` for the project, its dependency graph limited to what `triple` builds.
-pub fn load(manifest: &Path, triple: &str, locked: bool) -> Result<Metadata, Error> {
+pub fn load(
+    manifest: &Path,
+    triple: &str,
+    locked: bool,
+    features: &Features,
+) -> Result<Metadata, Error> {
     let mut options = vec!["--filter-platform".to_owned(), triple.to_owned()];
+    options.extend(features.cargo_args());
     if locked {
         options.push("--locked".to_owned());
     }
@@ -91,8 +98,12 @@ fn candidate_packages(metadata: &Metadata) -> Vec<&Package> {
     }
 }
 
-/// The binaries named by `--bin`, or every binary that builds with the default features.
-pub fn select_bins(metadata: &Metadata, wanted: &[String]) -> Result<Vec<Bin>, Error> {
+/// The binaries named by `--bin`, or every binary whose required features are on.
+pub fn select_bins(
+    metadata: &Metadata,
+    wanted: &[String],
+    features: &Features,
+) -> Result<Vec<Bin>, Error> {
     let packages = candidate_packages(metadata);
     let mut bins: Vec<(Bin, &Package)> = Vec::new();
     for package in &packages {
@@ -101,12 +112,14 @@ pub fn select_bins(metadata: &Metadata, wanted: &[String]) -> Result<Vec<Bin>, E
                 name: target.name.clone(),
                 package: package.id.clone(),
             };
-            let builds_by_default = target.required_features.iter().all(|feature| {
-                package
-                    .features
-                    .get("default")
-                    .is_some_and(|default| default.contains(feature))
-            });
+            let defaults = package
+                .features
+                .get("default")
+                .map_or(&[][..], Vec::as_slice);
+            let builds_by_default = target
+                .required_features
+                .iter()
+                .all(|feature| features.enables(&package.name, feature, defaults));
             if wanted.contains(&target.name) || (wanted.is_empty() && builds_by_default) {
                 bins.push((bin, package));
             }
@@ -159,6 +172,7 @@ pub fn select_bins(metadata: &Metadata, wanted: &[String]) -> Result<Vec<Bin>, E
 /// dependencies and proc macros, compiled for the host.
 pub struct Graph<'a> {
     metadata: &'a Metadata,
+    nodes: HashMap<&'a PackageId, &'a cargo_metadata::Node>,
     /// Every package linked into the binaries, with the package that depends on it (`None` for
     /// the binaries' own packages).
     linked: HashMap<&'a PackageId, Option<&'a PackageId>>,
@@ -216,9 +230,29 @@ impl<'a> Graph<'a> {
         }
         Graph {
             metadata,
+            nodes,
             linked,
             host,
         }
+    }
+
+    /// The names of the build dependencies of a package, as resolved.
+    pub fn build_dependencies(&self, id: &PackageId) -> impl Iterator<Item = &'a str> + '_ {
+        self.nodes
+            .get(id)
+            .into_iter()
+            .flat_map(|node| &node.deps)
+            .filter(|dep| {
+                dep.dep_kinds
+                    .iter()
+                    .any(|info| info.kind == DependencyKind::Build)
+            })
+            .map(|dep| self.metadata[&dep.pkg].name.as_str())
+    }
+
+    /// The features a package is built with, as resolved.
+    pub fn features(&self, id: &PackageId) -> &'a [String] {
+        self.nodes.get(id).map_or(&[], |node| &node.features)
     }
 
     /// The name of a package of the project (a binary's, say).

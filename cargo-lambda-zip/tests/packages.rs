@@ -53,13 +53,25 @@ fn lambda_dir(project: &Project, bin: &str) -> PathBuf {
 #[test]
 fn every_binary_becomes_a_static_x86_64_zip_and_rebuilding_elsewhere_gives_the_same_bytes() {
     let project = Project::copy_of("two-bins");
-    let result = run(&mut project.tool(["--arch", "x86_64"]));
+    // No C in this project: no C compiler is looked for or installed, and none is named.
+    let cache = tempfile::tempdir().unwrap();
+    let path_without_zig = std::env::join_paths(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap())
+            .filter(|dir| !dir.join("zig").exists()),
+    )
+    .unwrap();
+    let result = run(project
+        .tool(["--arch", "x86_64"])
+        .env("LAMBDA_ZIP_CACHE", cache.path())
+        .env("PATH", path_without_zig));
     assert_eq!(result.code, Some(0), "stderr: {}", result.stderr);
     assert!(
         result.stderr.contains("opt-level=\"z\""),
         "the applied profile is shown: {}",
         result.stderr
     );
+    assert!(!result.stderr.contains("  C  "), "{}", result.stderr);
+    assert_eq!(fs::read_dir(cache.path()).unwrap().count(), 0);
 
     for bin in ["alpha", "beta"] {
         let dir = lambda_dir(&project, bin);
@@ -178,4 +190,148 @@ fn cargo_runs_it_as_the_lambda_zip_subcommand() {
         "{}",
         result.stdout
     );
+}
+
+/// The entries of a zip: name, unix mode, bytes; in the zip's order.
+fn zip_entries(zip: &Path) -> Vec<(String, u32, Vec<u8>)> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(fs::read(zip).unwrap())).unwrap();
+    (0..archive.len())
+        .map(|index| {
+            let mut entry = archive.by_index(index).unwrap();
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            (
+                entry.name().unwrap().into_owned(),
+                entry.unix_mode().unwrap_or(0),
+                bytes,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn features_reach_cargo_and_included_files_go_into_every_zip_in_name_order() {
+    let project = Project::copy_of("features");
+    let result = run(&mut project.tool(["--arch", "x86_64"]));
+    assert_eq!(result.code, Some(0), "stderr: {}", result.stderr);
+    let app = lambda_dir(&project, "features");
+    assert!(
+        !lambda_dir(&project, "extra").exists(),
+        "extra needs its feature"
+    );
+    let output = Command::new(app.join("bootstrap")).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "quiet\n");
+
+    // Files to include, one of them executable, one in a nested folder.
+    let files = project.path().join("files");
+    fs::create_dir_all(files.join("templates/mail")).unwrap();
+    fs::write(files.join("config.toml"), "level = 3\n").unwrap();
+    fs::write(files.join("templates/page.html"), "<p>{{x}}</p>\n").unwrap();
+    fs::write(files.join("templates/mail/welcome.txt"), "hello\n").unwrap();
+    fs::write(files.join("hook.sh"), "#!/bin/sh\necho hook\n").unwrap();
+    fs::set_permissions(files.join("hook.sh"), fs::Permissions::from_mode(0o755)).unwrap();
+    let mut command = project.tool([
+        "--arch",
+        "x86_64",
+        "--release",
+        "--features",
+        "shout",
+        "-F",
+        "extra",
+    ]);
+    for include in ["templates", "config.toml", "hook.sh"] {
+        command.arg("--include").arg(files.join(include));
+    }
+    let result = run(&mut command);
+    assert_eq!(result.code, Some(0), "stderr: {}", result.stderr);
+    let output = Command::new(app.join("bootstrap")).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "LOUD\n");
+    assert_lambda_package_with_extras(&lambda_dir(&project, "extra"));
+
+    let entries = zip_entries(&app.join("bootstrap.zip"));
+    let names: Vec<(&str, u32)> = entries
+        .iter()
+        .map(|(name, mode, _)| (name.as_str(), *mode))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("bootstrap", 0o100_755),
+            ("config.toml", 0o100_644),
+            ("hook.sh", 0o100_755),
+            ("templates/mail/welcome.txt", 0o100_644),
+            ("templates/page.html", 0o100_644),
+        ]
+    );
+    assert_eq!(entries[0].2, fs::read(app.join("bootstrap")).unwrap());
+    assert_eq!(entries[3].2, b"hello\n");
+
+    // A file that would replace the binary is refused before anything builds.
+    fs::write(files.join("bootstrap"), "not me").unwrap();
+    let result = run(project
+        .tool(["--arch", "x86_64", "--include"])
+        .arg(files.join("bootstrap")));
+    let line = result.one_error_line(1);
+    assert!(line.contains("the zip's bootstrap is the binary"), "{line}");
+}
+
+/// The zip holds the binary first, then the included files.
+fn assert_lambda_package_with_extras(dir: &Path) {
+    let entries = zip_entries(&dir.join("bootstrap.zip"));
+    assert_eq!(entries[0].0, "bootstrap");
+    assert_eq!(entries[0].2, fs::read(dir.join("bootstrap")).unwrap());
+    assert_eq!(
+        entries.len(),
+        5,
+        "{:?}",
+        entries.iter().map(|e| &e.0).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn c_code_is_compiled_by_zig_for_both_arches_into_static_binaries_with_reproducible_zips() {
+    let project = Project::copy_of("c-code");
+    let result = run(&mut project.tool(["--arch", "all"]));
+    assert_eq!(result.code, Some(0), "stderr: {}", result.stderr);
+    // One line says which compiler, for which architectures and which crates.
+    let line = result
+        .stderr
+        .lines()
+        .find(|line| line.trim_start().starts_with("C "))
+        .unwrap_or_else(|| panic!("no C line: {}", result.stderr));
+    assert!(line.contains("x86_64: zig "), "{line}");
+    assert!(line.contains("cc -target x86_64-linux-musl"), "{line}");
+    assert!(line.contains("arm64: zig "), "{line}");
+    assert!(line.contains("cc -target aarch64-linux-musl"), "{line}");
+    assert!(line.contains("(for c-code;"), "{line}");
+
+    let x86_64 = lambda_dir(&project, "c-code");
+    assert_lambda_package(&x86_64);
+    if cfg!(target_arch = "x86_64") {
+        let output = Command::new(x86_64.join("bootstrap")).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "2 + 3 = 5\n");
+    }
+    let arm64 = fs::read(project.path().join("target/lambda/arm64/c-code/bootstrap")).unwrap();
+    let elf = Elf::parse(&arm64).unwrap();
+    assert_eq!(elf.header.e_machine, goblin::elf::header::EM_AARCH64);
+    assert_eq!(elf.interpreter, None, "a static binary has no loader");
+    assert!(elf.libraries.is_empty(), "needs {:?}", elf.libraries);
+
+    // The same sources elsewhere give the same zips, C objects and all.
+    let elsewhere = Project::copy_of("c-code");
+    let again = run(&mut elsewhere.tool(["--arch", "all"]));
+    assert_eq!(again.code, Some(0), "stderr: {}", again.stderr);
+    for arch in ["x86_64", "arm64"] {
+        let zip = |project: &Project| {
+            fs::read(
+                project
+                    .path()
+                    .join("target/lambda")
+                    .join(arch)
+                    .join("c-code/bootstrap.zip"),
+            )
+            .unwrap()
+        };
+        assert!(zip(&project) == zip(&elsewhere), "{arch}: the zips differ");
+    }
 }

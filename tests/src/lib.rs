@@ -4,10 +4,12 @@
 //! The server is written on plain sockets on purpose: it must be able to reset, truncate,
 //! trickle and garble its answers, which no well-behaved HTTP server library does on demand.
 
+mod built;
 mod process;
 mod server;
 pub mod soak;
 
+pub use built::{BuiltBinary, required_env};
 pub use process::{Bootstrap, bootstrap_path, function_binary_path, test_binary_path};
 pub use server::{Endpoint, FakeApi, Fault, Invocation, Post};
 

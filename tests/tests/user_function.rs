@@ -10,11 +10,8 @@
 //!   `USER_FUNCTION_ARCH`        `x86_64` (run natively) or `arm64` (run by qemu-aarch64-static)
 //! Run by hand without them, they fail: a test that passes without its binary proves nothing.
 
-use std::ffi::OsString;
-use std::path::PathBuf;
-
 use lambda_blocking_rt_tests::{
-    Bootstrap, Endpoint, FakeApi, Invocation, PATIENCE, Post, fixture, lambda_env,
+    BuiltBinary, Endpoint, FakeApi, Invocation, PATIENCE, Post, fixture,
 };
 use serde_json::{Value, json};
 
@@ -24,61 +21,18 @@ const README_BIN: &str = "my-function";
 const SQS_BIN: &str = "sqs";
 const RAW_BIN: &str = "raw";
 
-/// A built binary of the user's crate and what runs it (an emulator for another arch).
-struct UserBinary {
-    path: PathBuf,
-    runner: Option<OsString>,
-}
+/// `$USER_FUNCTION_LAMBDA_DIR/$USER_FUNCTION_ARCH/<bin>/bootstrap`.
+struct UserBinary;
 
 impl UserBinary {
-    /// `$USER_FUNCTION_LAMBDA_DIR/$USER_FUNCTION_ARCH/<bin>/bootstrap`, checked to be an ELF
-    /// executable for that architecture, so an arm64 run cannot quietly test an x86_64 binary.
-    fn find(bin: &str) -> UserBinary {
-        let dir = required_env("USER_FUNCTION_LAMBDA_DIR");
-        let arch = required_env("USER_FUNCTION_ARCH");
-        let (machine, runner) = match arch.to_str() {
-            Some("x86_64") => (0x3e, None),
-            Some("arm64") => (0xb7, Some(OsString::from("qemu-aarch64-static"))),
-            _ => panic!("USER_FUNCTION_ARCH={arch:?}: expected x86_64 or arm64"),
-        };
-        let path = PathBuf::from(dir).join(&arch).join(bin).join("bootstrap");
-        let head = std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (was it built?)", path.display()))
-            .into_iter()
-            .take(20)
-            .collect::<Vec<u8>>();
-        assert!(
-            head.starts_with(b"\x7fELF") && head.len() == 20,
-            "{} is not an ELF file",
-            path.display()
-        );
-        let e_machine = u16::from_le_bytes([head[18], head[19]]);
-        assert_eq!(
-            e_machine,
-            machine,
-            "{} is not an {arch:?} binary",
-            path.display()
-        );
-        UserBinary { path, runner }
+    fn find(bin: &str) -> BuiltBinary {
+        BuiltBinary::find(
+            "USER_FUNCTION_LAMBDA_DIR",
+            "USER_FUNCTION_ARCH",
+            "scripts/test-user-function.sh",
+            bin,
+        )
     }
-
-    /// Starts the binary against `api` with a Lambda environment and `_HANDLER=bootstrap`, the
-    /// Handler setting of a function deployed from a `bootstrap.zip`.
-    fn start(&self, api: &FakeApi) -> Bootstrap {
-        let env = lambda_env(api, "bootstrap", &[]);
-        Bootstrap::spawn_binary(&self.path, self.runner.as_deref(), &env)
-    }
-}
-
-fn required_env(name: &str) -> OsString {
-    std::env::var_os(name)
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| {
-            panic!(
-                "{name} is not set: these tests run binaries built from a user's crate; \
-             run scripts/test-user-function.sh, which builds them and sets it"
-            )
-        })
 }
 
 fn assert_error(post: &Post, error_type: &str) {
@@ -106,7 +60,7 @@ fn sqs_batch_reports_exactly_the_messages_that_are_not_orders() {
     let api = FakeApi::start();
     let mixed = api.push(Invocation::new(fixture("sqs-orders-mixed.json")));
     let good = api.push(Invocation::new(fixture("sqs-orders-all-good.json")));
-    let mut function = UserBinary::find(SQS_BIN).start(&api);
+    let mut function = UserBinary::find(SQS_BIN).start(&api, &[]);
 
     let answers = api.wait_answers(&[mixed.clone(), good.clone()], PATIENCE);
     assert_response(&answers[0]);
@@ -137,7 +91,7 @@ fn sqs_binary_answers_an_event_that_is_not_an_sqs_batch_with_invalid_event_and_k
         b"[1,2]",
         &fixture("sqs-orders-all-good.json"),
     ]);
-    let mut function = UserBinary::find(SQS_BIN).start(&api);
+    let mut function = UserBinary::find(SQS_BIN).start(&api, &[]);
 
     let answers = api.wait_answers(&ids, PATIENCE);
     assert_error(&answers[0], "Runtime.InvalidEvent");
@@ -165,7 +119,7 @@ fn raw_binary_answers_any_bytes_with_ascii_upper_cased_byte_for_byte() {
         every_byte.clone(),
     ];
     let ids = api.push_events(events);
-    let mut function = UserBinary::find(RAW_BIN).start(&api);
+    let mut function = UserBinary::find(RAW_BIN).start(&api, &[]);
 
     let answers = api.wait_answers(&ids, PATIENCE);
     for answer in &answers {
@@ -188,7 +142,7 @@ fn readme_main_rs_totals_an_order_and_reports_its_errors() {
         br#"{"quantity":"3","unit_price_cents":250}"#,
         br#"{"quantity":1,"unit_price_cents":99}"#,
     ]);
-    let mut function = UserBinary::find(README_BIN).start(&api);
+    let mut function = UserBinary::find(README_BIN).start(&api, &[]);
 
     let answers = api.wait_answers(&ids, PATIENCE);
     assert_response(&answers[0]);
