@@ -103,6 +103,37 @@ tiny_x86_64() {
         --skip unknown_handler_is_an_init_error_listing --skip next_held_for_70_seconds --skip handler_can_ask
 }
 
+# Crates that compile C (tests/native-crates: rustls on ring, a bundled SQLite, zstd, a vendored
+# OpenSSL, mimalloc), built by cargo lambda-zip for both arches (it installs zig on first need),
+# each binary run against the fake Runtime API: x86_64 natively, arm64 under qemu.
+native_crates() {
+    ensure_commands qemu-aarch64-static:qemu-user-static
+    cargo run --quiet --locked -p cargo-lambda-zip -- \
+        --manifest-path tests/native-crates/Cargo.toml --locked
+    local arch
+    for arch in x86_64 arm64; do
+        NATIVE_LAMBDA_DIR="$PWD/tests/native-crates/target/lambda" NATIVE_ARCH="$arch" \
+            cargo test --locked -p lambda-blocking-rt-tests --test native_crates -- --ignored
+    done
+}
+
+# examples/dynamodb (the AWS SDK with its default features): its unit tests, its zips for both
+# arches, and each binary's round trip against moto's DynamoDB on loopback.
+dynamodb_example() {
+    source scripts/lib-venv.sh
+    ensure_venv 'moto[server]'
+    ensure_commands qemu-aarch64-static:qemu-user-static
+    cargo test --manifest-path examples/dynamodb/Cargo.toml --locked
+    cargo run --quiet --locked -p cargo-lambda-zip -- \
+        --manifest-path examples/dynamodb/Cargo.toml --locked
+    local arch
+    for arch in x86_64 arm64; do
+        DYNAMODB_LAMBDA_DIR="$PWD/examples/dynamodb/target/lambda" DYNAMODB_ARCH="$arch" \
+            MOTO_SERVER="$VENV/bin/moto_server" \
+            cargo test --locked -p lambda-blocking-rt-tests --test dynamodb -- --ignored
+    done
+}
+
 # --- the steps, in order ------------------------------------------------------------------------
 if ((!list_only)); then
     mkdir -p "$LOGS"
@@ -126,6 +157,10 @@ step tiny -- tiny_x86_64
 # a user's own function: a cargo new crate with the example's code and the README's main.rs,
 # built by build.sh --manifest-path, run on x86_64 and on arm64 under qemu
 step user-function -- scripts/test-user-function.sh
+# crates with C code: static zips for both arches, each binary run (x86_64, arm64 under qemu)
+step native-crates -- native_crates
+# examples/dynamodb against moto's DynamoDB on loopback, both arches
+step dynamodb-example -- dynamodb_example
 # 100 000 invocations in one process, RSS and descriptors flat (release, 10 min budget)
 step soak -- timeout 600 cargo test --release --locked -p lambda-blocking-rt-tests --test soak -- --ignored
 # every cargo-fuzz target for a few seconds from its committed corpus (nightly)
