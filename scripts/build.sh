@@ -28,6 +28,9 @@ project's binaries into <its target dir>/lambda/<arch>/<bin>/bootstrap.zip.
   --clean               first delete the selected arches' outputs and musl build caches
   --manifest-path PATH  the Cargo.toml of another project to build
   --bin NAME            with --manifest-path: a binary to build; repeat for several
+  --features, -F, --no-default-features, --all-features, --include, --profile, --out-dir,
+  --release, --locked, --no-native-check
+                        with --manifest-path: passed to cargo lambda-zip as they are
                         (default: every binary)
   -h, --help            show this help
 
@@ -61,6 +64,8 @@ bins=()
 manifest_path=
 clean=false
 tiny=()
+# With --manifest-path, the tool's other options go to it as they are.
+tool_options=()
 while (($#)); do
     case "$1" in
         --arch | --arch=*)
@@ -106,10 +111,22 @@ while (($#)); do
             usage
             exit 0
             ;;
+        --features | -F | --include | --profile | --out-dir)
+            (($# >= 2)) || usage_error "$1 needs a value"
+            tool_options+=("$1" "$2")
+            shift
+            ;;
+        --features=* | --include=* | --profile=* | --out-dir=* | --release | --locked | \
+            --no-default-features | --all-features | --no-native-check)
+            tool_options+=("$1")
+            ;;
         *) usage_error "unknown option '$1'" ;;
     esac
     shift
 done
+if [[ -z $manifest_path ]] && ((${#tool_options[@]})); then
+    usage_error "${tool_options[0]} goes with --manifest-path (cargo lambda-zip --help lists them)"
+fi
 if [[ -n $manifest_path ]]; then
     ((${#functions[@]} == 0)) ||
         usage_error "--function names a shipped function; with --manifest-path, choose binaries with --bin"
@@ -132,6 +149,7 @@ lambda_zip() {
 
 if [[ -n $manifest_path ]]; then
     args=(--manifest-path "$manifest_path" --arch "$arch" ${tiny[@]+"${tiny[@]}"})
+    args+=(${tool_options[@]+"${tool_options[@]}"})
     for bin in "${bins[@]}"; do args+=(--bin "$bin"); done
     lambda_zip "${args[@]}"
     exit

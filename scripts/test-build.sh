@@ -73,6 +73,7 @@ expect_usage_error "unknown arch exits 2" "unknown arch 'mips'" --arch mips
 expect_usage_error "unknown function exits 2" "unknown function 'nope'" --function nope
 expect_usage_error "--arch without a value exits 2" "--arch needs a value" --arch
 expect_usage_error "--bin without --manifest-path exits 2" "--bin goes with --manifest-path" --bin echo
+expect_usage_error "the tool's options without --manifest-path exit 2" "--features goes with --manifest-path" --features x
 expect_usage_error "--function with --manifest-path exits 2" "--function names a shipped function" \
     --manifest-path bootstrap/Cargo.toml --function echo
 check "--help prints usage and exits 0" bash -c "'$build' --help | grep -q '^Usage: scripts/build.sh'"

@@ -357,6 +357,57 @@ mod tests {
         );
     }
 
+    fn report(lines: &[&str]) -> Vec<String> {
+        lines.iter().map(|line| (*line).to_owned()).collect()
+    }
+
+    #[test]
+    fn build_script_reason_prefers_the_compilers_error_over_cc_rs_and_the_env_dump() {
+        let lines = report(&[
+            "  process didn't exit successfully: `/t/build-script-build` (exit status: 1)",
+            "  --- stdout",
+            "  cargo:rerun-if-env-changed=CC_aarch64-unknown-linux-musl",
+            "  cargo:warning=src/broken.c:1:10: fatal error: 'missing.h' file not found",
+            "  --- stderr",
+            "  error occurred in cc-rs: command did not execute successfully (status code exit status: 1): LC_ALL=\"C\" \"/t/arm64-cc\" \"-Os\"",
+        ]);
+        assert_eq!(
+            build_script_reason(&lines).as_deref(),
+            Some("src/broken.c:1:10: fatal error: 'missing.h' file not found")
+        );
+        let lines = report(&[
+            "  --- stderr",
+            "",
+            "  error occurred in cc-rs: failed to find tool \"x86_64-linux-musl-gcc\": No such file or directory (os error 2)",
+        ]);
+        assert_eq!(
+            build_script_reason(&lines).as_deref(),
+            Some(
+                "failed to find tool \"x86_64-linux-musl-gcc\": No such file or directory (os error 2)"
+            )
+        );
+    }
+
+    #[test]
+    fn build_script_reason_is_a_panics_message_else_the_last_stderr_line_cut_to_length() {
+        let lines = report(&[
+            "  --- stderr",
+            "  thread 'main' panicked at /c/openssl-src/src/lib.rs:611:9:",
+            "  Error configuring OpenSSL build: 'perl' reported failure",
+            "  note: run with `RUST_BACKTRACE=1`",
+        ]);
+        assert_eq!(
+            build_script_reason(&lines).as_deref(),
+            Some("Error configuring OpenSSL build: 'perl' reported failure")
+        );
+        let long = format!("  --- stderr\n  {}", "x".repeat(400));
+        let lines = report(&long.lines().collect::<Vec<_>>());
+        let reason = build_script_reason(&lines).unwrap();
+        assert_eq!(reason.chars().count(), REASON_CHARS + 1);
+        assert!(reason.ends_with('…'));
+        assert_eq!(build_script_reason(&report(&["  --- stdout", ""])), None);
+    }
+
     #[test]
     fn missing_static_library_is_named() {
         let line = "          rust-lld: error: unable to find library -lssl";
