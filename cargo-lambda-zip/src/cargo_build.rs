@@ -105,9 +105,11 @@ impl Build<'_> {
                     reason: reason.unwrap_or_else(|| "it printed no reason".to_owned()),
                     log: self.log.to_owned(),
                 },
-                Some(Failure::MissingLibrary(library)) => {
-                    Error::NativeLibraryMissing { triple, library }
-                }
+                Some(Failure::MissingLibrary(library)) => Error::NativeLibraryMissing {
+                    triple,
+                    advice: missing_library_advice(&library),
+                    library,
+                },
                 Some(Failure::Compile(krate)) => Error::CompileFailed { krate, triple },
                 None => Error::BuildFailed { triple },
             });
@@ -162,6 +164,18 @@ impl Build<'_> {
                 .env_remove("RUSTFLAGS");
         }
         command
+    }
+}
+
+/// What to do about a library the link did not find.
+fn missing_library_advice(library: &str) -> &'static str {
+    match library {
+        "stdc++" | "c++" => {
+            "a dependency compiles C++ and links the C++ standard library, which this build does not provide: use a C or pure-Rust alternative"
+        }
+        _ => {
+            "a dependency links a system library: turn on the crate's feature that compiles it from source into the binary (often bundled, vendored or static), or use a pure-Rust crate"
+        }
     }
 }
 
@@ -406,6 +420,13 @@ mod tests {
         assert_eq!(reason.chars().count(), REASON_CHARS + 1);
         assert!(reason.ends_with('…'));
         assert_eq!(build_script_reason(&report(&["  --- stdout", ""])), None);
+    }
+
+    #[test]
+    fn a_missing_cpp_standard_library_is_told_apart_from_a_system_library() {
+        assert!(missing_library_advice("stdc++").contains("compiles C++"));
+        assert!(missing_library_advice("c++").contains("compiles C++"));
+        assert!(missing_library_advice("sqlite3").contains("bundled, vendored or static"));
     }
 
     #[test]

@@ -110,11 +110,12 @@ pub enum Error {
     },
 
     #[error(
-        "linking for {triple} failed: no static library for -l{library} (lib{library}.a); a dependency links a system C library: replace it with a pure-Rust crate"
+        "linking for {triple} failed: no static library for -l{library} (lib{library}.a); {advice}"
     )]
     NativeLibraryMissing {
         triple: &'static str,
         library: String,
+        advice: &'static str,
     },
 
     #[error("cargo could not compile {krate} for {triple}: the errors are above")]
