@@ -140,6 +140,8 @@ step coldstart-aws -- scripts/test-coldstart.sh
 step cargo-lambda -- scripts/test-cargo-lambda.sh
 # cargo lambda watch streams a function URL response of this runtime as it is written
 step cargo-lambda-stream -- scripts/test-cargo-lambda-stream.sh
+# curl through cargo lambda watch's function URL to the web function, buffered and streamed
+step cargo-lambda-web -- scripts/test-cargo-lambda-web.sh
 # the benchmark harness, quick: the three bootstraps side by side, every answer checked
 step bench-quick -- cargo run --locked --release -p coldstart -- --quick
 # concurrency benchmark, quick: N = 1, 8, 64 against run_concurrent, every answer checked

@@ -407,3 +407,23 @@ fn question_mark_works_in_a_web_handler_on_http_and_json_errors() {
     assert_eq!(error.error_type(), "Error");
     assert!(error.message().contains("status"), "{error}");
 }
+
+#[test]
+fn cookies_sent_both_as_the_array_and_as_a_header_arrive_once() {
+    // cargo lambda watch's function URL sends the 2.0 `cookies` array and the Cookie header.
+    let mut cookies = Vec::new();
+    call(
+        "function-url",
+        |e| e["headers"]["cookie"] = json!("cookie1=1; cookie2=2"),
+        |request, _| {
+            cookies = request
+                .headers()
+                .get_all("cookie")
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect();
+            Ok(Response::new(()))
+        },
+    );
+    assert_eq!(cookies, ["cookie1=1; cookie2=2"]);
+}

@@ -170,7 +170,13 @@ pub(crate) fn parse(event: &[u8]) -> Result<(http::Request<Body>, ResponseShape)
         (Some(multi), _) => Some(multi),
         (None, single) => single.as_ref(),
     };
+    // Payload 2.0 moves the Cookie header into `cookies`; an emulator that sends both
+    // (cargo lambda watch does) must not make each cookie arrive twice.
+    let cookies = raw.cookies.as_ref().filter(|c| !c.is_empty());
     for (name, values) in header_map.into_iter().flatten() {
+        if cookies.is_some() && name.eq_ignore_ascii_case("cookie") {
+            continue;
+        }
         let name = http::HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| invalid(format!("{name:?} is not a header name")))?;
         for value in &values.0 {
@@ -180,7 +186,7 @@ pub(crate) fn parse(event: &[u8]) -> Result<(http::Request<Body>, ResponseShape)
             headers.append(name.clone(), value);
         }
     }
-    if let Some(cookies) = raw.cookies.as_ref().filter(|c| !c.is_empty()) {
+    if let Some(cookies) = cookies {
         let value = http::HeaderValue::from_str(&cookies.join("; "))
             .map_err(|_| invalid("the cookies are not a header value"))?;
         headers.append(http::header::COOKIE, value);
