@@ -427,3 +427,112 @@ fn cookies_sent_both_as_the_array_and_as_a_header_arrive_once() {
     );
     assert_eq!(cookies, ["cookie1=1; cookie2=2"]);
 }
+
+/// A streamed answer split at the prelude's eight NUL bytes: (prelude, body).
+fn prelude_and_body(post: &lambda_blocking_rt_tests::Post) -> (Value, Vec<u8>) {
+    assert_eq!(
+        post.header("Lambda-Runtime-Function-Response-Mode"),
+        Some("streaming")
+    );
+    assert_eq!(
+        post.header("Content-Type"),
+        Some("application/vnd.awslambda.http-integration-response")
+    );
+    let split = post
+        .body
+        .windows(8)
+        .position(|w| w == [0u8; 8])
+        .expect("eight NUL bytes after the prelude");
+    let prelude = serde_json::from_slice(&post.body[..split]).expect("the prelude is JSON");
+    (prelude, post.body[split + 8..].to_vec())
+}
+
+#[test]
+fn the_streamed_web_function_sends_status_headers_and_cookies_then_the_raw_body() {
+    if std::env::var_os("BOOTSTRAP_FUNCTIONS").is_some() {
+        return; // web-stream is in the all-handlers bootstrap only
+    }
+    let api = FakeApi::start();
+    let ids = api.push_events([
+        with_path("function-url", "/items/7"),
+        with_path("function-url", "/bytes"),
+    ]);
+    let _bootstrap = launch(&api, "web-stream", &[]);
+    let answers = api.wait_answers(&ids, PATIENCE);
+    let (prelude, body) = prelude_and_body(&answers[0]);
+    assert_eq!(
+        prelude,
+        json!({
+            "statusCode": 200,
+            "headers": {"content-type": "application/json", "x-served-by": "web"},
+            "cookies": ["a=1", "b=2; Path=/"]
+        })
+    );
+    let description: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(description["path"], "/items/7");
+    assert_eq!(
+        description["query"]["parameter1"],
+        json!(["value1", "value2"])
+    );
+    let (prelude, body) = prelude_and_body(&answers[1]);
+    assert_eq!(
+        prelude["headers"]["content-type"],
+        "application/octet-stream"
+    );
+    assert_eq!(
+        body,
+        (0..=255).collect::<Vec<u8>>(),
+        "raw bytes, not base64"
+    );
+}
+
+#[test]
+fn a_streamed_web_body_is_sent_as_written_and_an_error_midway_ends_it_with_trailers() {
+    if std::env::var_os("BOOTSTRAP_FUNCTIONS").is_some() {
+        return; // the user binary is built for the host only
+    }
+    let api = FakeApi::start();
+    let ids = api.push_events([
+        with_path("function-url", "/lines/4"),
+        with_path("function-url", "/fail"),
+        fixture("web/bad-not-http.json"),
+    ]);
+    let binary = lambda_blocking_rt_tests::test_binary_path("web-stream-fn");
+    let env = lambda_blocking_rt_tests::lambda_env(&api, "bootstrap", &[]);
+    let mut process = lambda_blocking_rt_tests::Bootstrap::spawn_binary(&binary, None, &env);
+    let answers = api.wait_answers(&ids, PATIENCE);
+
+    let (prelude, body) = prelude_and_body(&answers[0]);
+    assert_eq!(prelude["statusCode"], 201);
+    assert_eq!(prelude["cookies"], json!(["a=1", "b=2; Path=/"]));
+    assert_eq!(body, b"line 0\nline 1\nline 2\nline 3\n");
+    // The lines 100 ms apart, each sent as written: the first long before the last.
+    let chunks = &answers[0].chunks;
+    let head_bytes = answers[0].body.len() - body.len();
+    let mut sent = 0;
+    let body_times: Vec<_> = chunks
+        .iter()
+        .filter_map(|&(at, size)| {
+            sent += size;
+            (sent > head_bytes).then_some(at)
+        })
+        .collect();
+    let (first, last) = (body_times[0], body_times[body_times.len() - 1]);
+    assert!(
+        first < std::time::Duration::from_millis(90)
+            && last >= std::time::Duration::from_millis(290),
+        "{chunks:?}"
+    );
+
+    let (_, body) = prelude_and_body(&answers[1]);
+    assert_eq!(body, b"line 0\n");
+    assert_eq!(
+        answers[1].trailer("Lambda-Runtime-Function-Error-Type"),
+        Some("StoreError")
+    );
+
+    // Not an HTTP event: an ordinary error report, before any byte.
+    assert_eq!(answers[2].endpoint, Endpoint::Error);
+    assert_eq!(answers[2].error_type(), "Runtime.InvalidEvent");
+    assert!(process.is_running(), "{}", process.stderr());
+}
