@@ -536,3 +536,61 @@ fn a_streamed_web_body_is_sent_as_written_and_an_error_midway_ends_it_with_trail
     assert_eq!(answers[2].error_type(), "Runtime.InvalidEvent");
     assert!(process.is_running(), "{}", process.stderr());
 }
+
+#[test]
+fn any_field_of_any_type_is_answered_or_an_invalid_event_never_a_panic() {
+    // Every top-level and requestContext field of every fixture replaced by each JSON type:
+    // the adapter must call the handler or answer Runtime.InvalidEvent, whatever arrives.
+    let replacements = [
+        json!(null),
+        json!(0),
+        json!(""),
+        json!("x y%zz\u{0}é"),
+        json!([]),
+        json!(["a", 1]),
+        json!({}),
+        json!({"a": "b", "c": ["d"], "e": null}),
+    ];
+    let mut cases = 0;
+    for name in SOURCES {
+        let original = event(name);
+        let mut paths: Vec<Vec<String>> = Vec::new();
+        for (key, value) in original.as_object().unwrap() {
+            paths.push(vec![key.clone()]);
+            if key == "requestContext" {
+                for inner in value.as_object().unwrap().keys() {
+                    paths.push(vec![key.clone(), inner.clone()]);
+                }
+            }
+        }
+        for path in &paths {
+            for replacement in &replacements {
+                let mut edited = original.clone();
+                let mut slot = &mut edited;
+                for key in path {
+                    slot = &mut slot[key.as_str()];
+                }
+                *slot = replacement.clone();
+                let mut out = Vec::new();
+                let result = web::handler(|request: Request, _: &Context| {
+                    let _ = (request.query(), request.source(), request.request_context());
+                    Ok::<_, Error>(Response::new(request.into_body()))
+                })
+                .call(
+                    &serde_json::to_vec(&edited).unwrap(),
+                    &Context::default(),
+                    &mut out,
+                );
+                if let Err(e) = result {
+                    assert_eq!(
+                        e.error_type(),
+                        "Runtime.InvalidEvent",
+                        "{name} {path:?}: {e}"
+                    );
+                }
+                cases += 1;
+            }
+        }
+    }
+    assert!(cases > 500, "{cases}");
+}
