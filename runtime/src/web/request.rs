@@ -165,7 +165,7 @@ pub(crate) fn parse(event: &[u8]) -> Result<(http::Request<Body>, ResponseShape)
         );
     let headers = builder
         .headers_mut()
-        .ok_or_else(|| invalid("bad request"))?;
+        .ok_or_else(|| invalid("the event is not an HTTP request"))?;
     let header_map = match (&raw.multi_value_headers, &raw.headers) {
         (Some(multi), _) => Some(multi),
         (None, single) => single.as_ref(),
