@@ -8,7 +8,7 @@
 # --manifest-path. What the tool applies and checks: `cargo lambda-zip --help`, scripts/README.md.
 set -euo pipefail
 
-readonly ALL_FUNCTIONS=(echo fibonacci error panic context hello sleep stream http-stream)
+readonly ALL_FUNCTIONS=(echo fibonacci error panic context hello sleep stream http-stream web)
 readonly ALL_ARCHES=(x86_64 arm64)
 
 usage() {

@@ -17,7 +17,7 @@
 # points the AWS CLI at a local emulator such as moto.
 set -euo pipefail
 
-KNOWN_FUNCTIONS=(echo fibonacci error panic context hello sleep stream http-stream)
+KNOWN_FUNCTIONS=(echo fibonacci error panic context hello sleep stream http-stream web)
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 usage() {

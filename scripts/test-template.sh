@@ -41,7 +41,7 @@ functions = {
     for name, props in template["Resources"].items()
     if props["Type"] == "AWS::Serverless::Function"
 }
-shipped = ["echo", "fibonacci", "error", "panic", "context", "hello"]
+shipped = ["echo", "fibonacci", "error", "panic", "context", "hello", "web"]
 check(sorted(functions) == sorted(shipped), f"one function per shipped handler {shipped} (got {sorted(functions)})")
 for fn in shipped:
     if fn not in functions:

@@ -84,7 +84,7 @@ arm64_under_qemu() {
     BOOTSTRAP_FUNCTIONS="$PWD/target/lambda/arm64" BOOTSTRAP_RUNNER=qemu-aarch64-static \
         cargo test --locked -p lambda-blocking-rt-tests \
         --test handlers --test errors --test faults --test logging --test transport --test shutdown \
-        --test concurrency --test invocation_id --test streaming -- \
+        --test concurrency --test invocation_id --test streaming --test web -- \
         --skip context --skip hello --skip event_that_does_not_deserialize \
         --skip unknown_handler_is_an_init_error_listing --skip next_held_for_70_seconds --skip handler_can_ask
 }
@@ -150,7 +150,7 @@ step unit -- unit_tests
 step build -- scripts/build.sh
 # usage errors, zip layout, static ELF per arch, byte-identical rebuild (echo)
 step build-checks -- scripts/test-build.sh --function echo
-# the integration tests against the arm64 bootstraps under qemu-user-static
+# the integration tests against the arm64 bootstraps under qemu-user-static (web included)
 step arm64-qemu -- arm64_under_qemu
 # the integration tests against the x86_64 bootstraps built with --tiny (nightly)
 step tiny -- tiny_x86_64
@@ -175,6 +175,8 @@ step coldstart-aws -- scripts/test-coldstart.sh
 step cargo-lambda -- scripts/test-cargo-lambda.sh
 # cargo lambda watch streams a function URL response of this runtime as it is written
 step cargo-lambda-stream -- scripts/test-cargo-lambda-stream.sh
+# curl through cargo lambda watch's function URL to the web function, buffered and streamed
+step cargo-lambda-web -- scripts/test-cargo-lambda-web.sh
 # the benchmark harness, quick: the three bootstraps side by side, every answer checked
 step bench-quick -- cargo run --locked --release -p coldstart -- --quick
 # concurrency benchmark, quick: N = 1, 8, 64 against run_concurrent, every answer checked

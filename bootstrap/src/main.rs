@@ -19,6 +19,8 @@ fn main() -> ExitCode {
         .route("hello", handlers::hello::handler())
         .route("sleep", handlers::sleep::Sleep)
         .route("stream", handlers::stream::handler())
-        .route("http-stream", handlers::http_stream::handler());
+        .route("http-stream", handlers::http_stream::handler())
+        .route("web", handlers::web::handler())
+        .route("web-stream", handlers::web::streaming_handler());
     lambda_blocking_rt::run_with_init(|| router.select_from_env())
 }

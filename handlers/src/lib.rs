@@ -21,6 +21,7 @@ pub mod http_stream;
 pub mod panic;
 pub mod sleep;
 pub mod stream;
+pub mod web;
 
 /// The `message` field of a JSON event, if it has one.
 fn message_field(event: &[u8]) -> Option<String> {

@@ -8,9 +8,13 @@ use serde::Serialize;
 /// An invocation's failure, as Lambda reports it to the caller: an `errorType` in
 /// `Category.Reason` form and an `errorMessage`.
 ///
-/// Any `std::error::Error` converts into it with `?`, taking the error's type name as its
-/// `errorType` (a `ParseIntError` is reported as `ParseIntError`). Choose the type yourself with
-/// [`Error::new`]:
+/// `?` converts any error into it: every `std::error::Error` that is `Send + Sync + 'static`,
+/// `anyhow::Error`, `Box<dyn std::error::Error + Send + Sync>`, and `String` / `&str` messages.
+/// The `errorType` is then the error's type name (a `ParseIntError` is reported as
+/// `ParseIntError`, your `#[derive(thiserror::Error)] enum OrderError` as `OrderError`), or
+/// `Error` for the types that carry no name of their own (`anyhow::Error`, `Box<dyn Error>`,
+/// `String`, `&str`). To choose the type: [`Error::new`], or [`Error::with_type`] on a converted
+/// error.
 ///
 /// ```
 /// use lambda_blocking_rt::Error;
@@ -20,11 +24,22 @@ use serde::Serialize;
 ///     if text.is_empty() {
 ///         return Err(Error::new("InvalidInput", "the event is empty"));
 ///     }
-///     Ok(text.trim().parse()?) // errorType "ParseIntError"
+///     if text == "-" {
+///         Err("a dash is no number")?; // errorType "Error"
+///     }
+///     let n: u64 = text.trim().parse()?; // errorType "ParseIntError"
+///     std::fs::metadata(format!("/no/such/dir/{n}"))
+///         .map_err(|e| Error::from(e).with_type("Storage.Missing"))?; // chosen errorType
+///     Ok(n)
 /// }
 /// assert_eq!(parse(b"").unwrap_err().error_type(), "InvalidInput");
+/// assert_eq!(parse(b"-").unwrap_err().error_type(), "Error");
 /// assert_eq!(parse(b"x").unwrap_err().error_type(), "ParseIntError");
+/// assert_eq!(parse(b"7").unwrap_err().error_type(), "Storage.Missing");
 /// ```
+///
+/// It is not itself a `std::error::Error` (that would make the blanket conversion above
+/// conflict with `From<T> for T`); it is `Display` and `Debug`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
     error_type: Cow<'static, str>,
@@ -52,6 +67,13 @@ impl Error {
             stack_trace: Vec::new(),
             location: None,
         }
+    }
+
+    /// The same error reported with another `errorType`: for a converted error whose type name
+    /// says too little (`Error::from(e).with_type("Orders.StoreUnavailable")`).
+    pub fn with_type(mut self, error_type: impl Into<Cow<'static, str>>) -> Self {
+        self.error_type = error_type.into();
+        self
     }
 
     /// A panic's report: its message, and where it happened when known.
@@ -200,29 +222,48 @@ impl fmt::Display for Error {
     }
 }
 
-/// `?` on any error type: the `errorType` is the type's name, the message is its `Display` with
-/// the chain of sources appended.
-impl<E: std::error::Error> From<E> for Error {
+/// `?` on any error: every `std::error::Error + Send + Sync + 'static`, `anyhow::Error`,
+/// `Box<dyn std::error::Error + Send + Sync>`, and a `String` or `&str` message; all of them
+/// convert into `Box<dyn std::error::Error + Send + Sync>`, which is the bound (as anyhow does
+/// it: one blanket impl, which is why [`Error`] itself is not a `std::error::Error`).
+///
+/// The `errorType` is the error's type name without its path (`ParseIntError`); a type that
+/// only carries some other error or a message (`anyhow::Error`, `Box<dyn Error>`, `String`,
+/// `&str`) has no name worth reporting, and gives `Error`. The message is the error's `Display`
+/// with the chain of sources appended, and each source is a `caused by:` line of `stackTrace`.
+impl<E> From<E> for Error
+where
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     fn from(error: E) -> Self {
+        let error_type = error_type_of::<E>();
+        let error: Box<dyn std::error::Error + Send + Sync> = error.into();
         let mut message = error.to_string();
-        let mut source = error.source();
-        while let Some(cause) = source {
-            message.push_str(": ");
-            message.push_str(&cause.to_string());
-            source = cause.source();
-        }
         let mut stack_trace = Vec::new();
         let mut source = error.source();
         while let Some(cause) = source {
-            stack_trace.push(format!("caused by: {cause}"));
+            let cause_text = cause.to_string();
+            message.push_str(": ");
+            message.push_str(&cause_text);
+            stack_trace.push(format!("caused by: {cause_text}"));
             source = cause.source();
         }
         Error {
-            error_type: Cow::Borrowed(short_type_name::<E>()),
+            error_type: Cow::Borrowed(error_type),
             message,
             stack_trace,
             location: None,
         }
+    }
+}
+
+/// The `errorType` of an error converted with `?`: its type's name, or `Error` for the types
+/// that wrap another error or a bare message.
+fn error_type_of<E>() -> &'static str {
+    match short_type_name::<E>() {
+        // `String`, `&str`, `Box<str>`, `Cow<str>` messages; `Box<dyn Error + ...>`.
+        "String" | "&str" | "str" | "Box" | "Cow" => "Error",
+        name => name,
     }
 }
 
@@ -396,6 +437,57 @@ mod tests {
         assert_eq!(e.message(), "invalid digit found in string");
         let e: Error = serde_json::from_str::<u8>("[").unwrap_err().into();
         assert_eq!(e.error_type(), "Error");
+    }
+
+    #[test]
+    fn question_mark_works_on_anyhow_boxed_errors_and_messages() {
+        fn anyhow_error() -> Result<(), Error> {
+            let inner = anyhow::Error::new("x".parse::<u8>().unwrap_err());
+            Err(inner.context("reading the count"))?;
+            Ok(())
+        }
+        fn boxed_error() -> Result<(), Error> {
+            let boxed: Box<dyn std::error::Error + Send + Sync> =
+                "y".parse::<u8>().unwrap_err().into();
+            Err(boxed)?;
+            Ok(())
+        }
+        fn string_message() -> Result<(), Error> {
+            Err(format!("no item {}", 7))?;
+            Ok(())
+        }
+        fn str_message() -> Result<(), Error> {
+            Err("no items at all")?;
+            Ok(())
+        }
+        let e = anyhow_error().unwrap_err();
+        assert_eq!(e.error_type(), "Error");
+        assert_eq!(
+            e.message(),
+            "reading the count: invalid digit found in string"
+        );
+        assert_eq!(
+            e.stack_trace(),
+            ["caused by: invalid digit found in string"]
+        );
+        let e = boxed_error().unwrap_err();
+        assert_eq!(e.error_type(), "Error");
+        assert_eq!(e.message(), "invalid digit found in string");
+        let e = string_message().unwrap_err();
+        assert_eq!((e.error_type(), e.message()), ("Error", "no item 7"));
+        assert!(e.stack_trace().is_empty());
+        let e = str_message().unwrap_err();
+        assert_eq!((e.error_type(), e.message()), ("Error", "no items at all"));
+    }
+
+    #[test]
+    fn with_type_chooses_the_error_type_and_keeps_the_rest() {
+        let e = Error::from(anyhow::anyhow!("store down")).with_type("Orders.StoreUnavailable");
+        assert_eq!(e.error_type(), "Orders.StoreUnavailable");
+        assert_eq!(e.message(), "store down");
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        let e = Error::from(io);
+        assert_eq!((e.error_type(), e.message()), ("Error", "gone"));
     }
 
     #[test]

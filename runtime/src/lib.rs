@@ -31,6 +31,8 @@
 //!   `std::io::Write`), sent as it is written.
 //! - On Lambda Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY` = N > 1), [`run`] serves N
 //!   invocations at once on N worker threads, each with its own clone of the handler.
+//! - [`web`] (the `http` feature) serves API Gateway, function URLs, ALB and VPC Lattice with
+//!   handlers of `http::Request` → `http::Response`.
 //! - `run` installs Lambda-style logging (the `logging` feature) unless a logger is set up.
 
 mod client;
@@ -49,6 +51,8 @@ mod router;
 mod runtime;
 mod shutdown;
 mod stream;
+#[cfg(feature = "http")]
+pub mod web;
 
 pub use context::Context;
 pub use error::Error;
@@ -61,7 +65,8 @@ pub use stream::{
     streaming_json,
 };
 
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
+/// The README's examples, compiled and run as doctests (with the `http` feature, which one of
+/// them uses; `cargo test --workspace` has it on, through the handlers).
+#[cfg(all(doctest, feature = "http"))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;

@@ -236,3 +236,60 @@ fn malformed_client_context_is_an_invalid_event_for_that_request() {
     );
     assert_eq!(answers[1].body, b"ok");
 }
+
+#[test]
+fn question_mark_on_any_error_is_reported_with_its_type_in_every_kind_of_handler() {
+    // (event, errorType, errorMessage): `?` on a std error, anyhow, a boxed error, a String and
+    // a &str, in a user's binary that has no map_err (built for the host only).
+    if std::env::var_os("BOOTSTRAP_FUNCTIONS").is_some() {
+        return;
+    }
+    let cases = [
+        ("std", "ParseIntError", "invalid digit found in string"),
+        ("anyhow", "Error", "loading order 7: the store answered 503"),
+        ("boxed", "Error", "not a boolean"),
+        ("string", "Error", "no item 42"),
+        ("str", "Error", "no items at all"),
+    ];
+    let binary = lambda_blocking_rt_tests::test_binary_path("question-mark-fn");
+    for handler in ["plain", "typed", "streamed"] {
+        let api = FakeApi::start();
+        let events = cases.iter().map(|(kind, _, _)| {
+            if handler == "typed" {
+                format!("{kind:?}").into_bytes()
+            } else {
+                kind.as_bytes().to_vec()
+            }
+        });
+        let ok_event = if handler == "typed" {
+            &b"\"none\""[..]
+        } else {
+            b"none"
+        };
+        let ids = api.push_events(events.chain([ok_event.to_vec()]));
+        let env = lambda_blocking_rt_tests::lambda_env(&api, handler, &[]);
+        let mut process = Bootstrap::spawn_binary(&binary, None, &env);
+        let answers = api.wait_answers(&ids, PATIENCE);
+        for ((kind, error_type, message), answer) in cases.iter().zip(&answers) {
+            assert_eq!(answer.endpoint, Endpoint::Error, "{handler} {kind}");
+            assert_eq!(answer.error_type(), *error_type, "{handler} {kind}");
+            assert_eq!(answer.error_message(), *message, "{handler} {kind}");
+            assert_eq!(
+                answer.header("Lambda-Runtime-Function-Error-Type"),
+                Some(*error_type),
+                "{handler} {kind}"
+            );
+        }
+        let last = answers.last().unwrap();
+        assert_eq!(last.endpoint, Endpoint::Response, "{handler}");
+        assert_eq!(
+            last.body,
+            if handler == "typed" {
+                &b"\"ok\""[..]
+            } else {
+                b"ok"
+            }
+        );
+        assert!(process.is_running(), "{handler}: {}", process.stderr());
+    }
+}

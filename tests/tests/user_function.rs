@@ -141,6 +141,9 @@ fn readme_main_rs_totals_an_order_and_reports_its_errors() {
         br#"{"quantity":4294967295,"unit_price_cents":2}"#,
         br#"{"quantity":"3","unit_price_cents":250}"#,
         br#"{"quantity":1,"unit_price_cents":99}"#,
+        br#"{"quantity":1,"unit_price_cents":99,"coupon":"SAVE50"}"#,
+        br#"{"quantity":1,"unit_price_cents":99,"coupon":"FREE"}"#,
+        br#"{"quantity":1,"unit_price_cents":99,"coupon":"SAVEALL"}"#,
     ]);
     let mut function = UserBinary::find(README_BIN).start(&api, &[]);
 
@@ -151,6 +154,13 @@ fn readme_main_rs_totals_an_order_and_reports_its_errors() {
     assert_error(&answers[2], "Runtime.InvalidEvent");
     assert_response(&answers[3]);
     assert_eq!(answers[3].json(), json!({"total_cents": 99}));
+    assert_response(&answers[4]);
+    assert_eq!(answers[4].json(), json!({"total_cents": 49}));
+    // `?` on a &str and on a ParseIntError.
+    assert_error(&answers[5], "Error");
+    assert_eq!(answers[5].error_message(), "a coupon starts with SAVE");
+    assert_error(&answers[6], "ParseIntError");
+    assert_eq!(answers[6].error_message(), "invalid digit found in string");
     assert!(function.is_running(), "{}", function.stderr());
 }
 

@@ -12,6 +12,7 @@ mod pagecache;
 mod procfs;
 mod report;
 mod server;
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -51,7 +52,7 @@ Without --ours/--official/--floor/--no-build the harness builds all three itself
   cargo build --release --target x86_64-unknown-linux-musl --locked \\
       --manifest-path benches/official/Cargo.toml";
 
-struct Options {
+pub struct Options {
     starts: u32,
     warm: u32,
     out: PathBuf,
@@ -125,6 +126,7 @@ fn parse_options() -> Result<Options, String> {
 }
 
 /// A handler and the event it gets.
+#[derive(Clone)]
 pub struct Case {
     pub handler: &'static str,
     /// Short label for tables: the payload's size or shape.
@@ -209,6 +211,9 @@ pub struct Sample {
 fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("concurrency") {
         return concurrency::main(std::env::args().skip(2));
+    }
+    if std::env::args().nth(1).as_deref() == Some("web") {
+        return web::main(std::env::args().skip(2));
     }
     let options = match parse_options() {
         Ok(options) => options,
@@ -323,7 +328,7 @@ fn run(options: &Options) -> Result<u32, String> {
 /// Starts `binary` once, with it in the page cache or out of it, serves it `1 + warm`
 /// invocations of `case` (only the first when out of the cache: that start is for init), then
 /// kills it.
-fn cold_start(
+pub fn cold_start(
     server: &Server,
     binary: &Binary,
     page_cache: PageCache,

@@ -121,6 +121,12 @@ pub enum Expected {
     Bytes(Vec<u8>),
     /// This JSON value, however it is spaced (fibonacci).
     Json(serde_json::Value),
+    /// An HTTP answer of status 200 whose JSON body describes a request from this source with
+    /// this method (the web functions; the runtimes spell the answer's headers differently).
+    WebDescription {
+        source: &'static str,
+        method: &'static str,
+    },
 }
 
 impl Expected {
@@ -129,6 +135,16 @@ impl Expected {
             Expected::Bytes(bytes) => body == bytes.as_slice(),
             Expected::Json(value) => {
                 serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| v == *value)
+            }
+            Expected::WebDescription { source, method } => {
+                let Ok(answer) = serde_json::from_slice::<serde_json::Value>(body) else {
+                    return false;
+                };
+                let described = answer["body"]
+                    .as_str()
+                    .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok());
+                answer["statusCode"] == 200
+                    && described.is_some_and(|d| d["source"] == *source && d["method"] == *method)
             }
         }
     }
@@ -754,6 +770,22 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_web_answer_counts_only_with_status_200_and_the_right_description() {
+        let expected = Expected::WebDescription {
+            source: "rest",
+            method: "POST",
+        };
+        let answer = |status: u16, body: &str| {
+            serde_json::to_vec(&serde_json::json!({"statusCode": status, "body": body})).unwrap()
+        };
+        assert!(expected.matches(&answer(200, r#"{"source":"rest","method":"POST"}"#)));
+        assert!(!expected.matches(&answer(500, r#"{"source":"rest","method":"POST"}"#)));
+        assert!(!expected.matches(&answer(200, r#"{"source":"http","method":"POST"}"#)));
+        assert!(!expected.matches(&answer(200, "not json")));
+        assert!(!expected.matches(b"{"));
+    }
 
     #[test]
     fn request_ids_carry_the_invocation_index() {
