@@ -236,3 +236,33 @@ fn malformed_client_context_is_an_invalid_event_for_that_request() {
     );
     assert_eq!(answers[1].body, b"ok");
 }
+
+/// Skipped where the per-function binaries run (`--skip unknown_handler_is_an_init_error_listing`
+/// in scripts/test.sh): each holds one handler, which serves any name.
+#[test]
+fn unknown_handler_is_an_init_error_listing_the_names_when_handler_is_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let api = FakeApi::start();
+    api.push(Invocation::new("{}"));
+    let mut env: Vec<(std::ffi::OsString, std::ffi::OsString)> =
+        lambda_blocking_rt_tests::lambda_env(&api, "", &[])
+            .into_iter()
+            .filter(|(k, _)| k != "_HANDLER")
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+    env.push((
+        "_HANDLER".into(),
+        std::ffi::OsStr::from_bytes(b"ech\xffo").to_owned(),
+    ));
+    let mut bootstrap = Bootstrap::spawn(&env);
+    let status = bootstrap.wait_exit(PATIENCE).expect("exits");
+    assert!(!status.success());
+    let posts = api.posts();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0].endpoint, Endpoint::InitError);
+    assert_eq!(posts[0].error_type(), "Runtime.NoSuchHandler");
+    let message = posts[0].error_message();
+    assert!(message.contains("ech\u{fffd}o"), "{message}");
+    assert!(message.contains("fibonacci"), "{message}");
+    assert_eq!(api.next_requests(), 0);
+}
