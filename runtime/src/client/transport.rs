@@ -22,6 +22,7 @@
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
+use std::sync::{Arc, Mutex};
 
 use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
 
@@ -36,7 +37,38 @@ const MIN_BODY_ROOM: usize = 10 * 1024;
 
 /// Opens plain TCP connections to the Runtime API with [`RuntimeTransport`]s on them.
 #[derive(Debug)]
-pub(crate) struct RuntimeConnector;
+pub(crate) struct RuntimeConnector {
+    /// Given to each connection, to leave an answer's unread head in when it is dropped.
+    pub(crate) unread_head: UnreadHead,
+}
+
+/// The ids in the head of an answer that a connection was dropped with before ureq read it: a
+/// `/next` answer whose head is over ureq's limits (64 KiB, 128 headers) is such an answer, and
+/// its invocation was handed out all the same. ureq drops the connection with the error; what
+/// arrived of the head is still in its input buffer then, and the ids are found in it here.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct UnreadHead(Arc<Mutex<(Option<String>, Option<String>)>>);
+
+impl UnreadHead {
+    /// The request id and invocation id found, if any; the slot is emptied.
+    pub(crate) fn take(&self) -> (Option<String>, Option<String>) {
+        match self.0.lock() {
+            Ok(mut ids) => std::mem::take(&mut *ids),
+            Err(_) => (None, None),
+        }
+    }
+
+    fn keep(&self, head: &[u8]) {
+        let id = |name| super::wire::raw_header(head, name).map(str::to_owned);
+        let ids = (
+            id("lambda-runtime-aws-request-id"),
+            id("lambda-runtime-invocation-id"),
+        );
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = ids;
+        }
+    }
+}
 
 impl Connector<()> for RuntimeConnector {
     type Out = RuntimeTransport<TcpStream>;
@@ -46,18 +78,10 @@ impl Connector<()> for RuntimeConnector {
         details: &ConnectionDetails,
         _chained: Option<()>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
-        let mut last_error = None;
-        for addr in details.addrs.iter() {
-            match TcpStream::connect(addr) {
-                Ok(stream) => {
-                    // Requests are written whole; do not hold their last segment back.
-                    stream.set_nodelay(true)?;
-                    return Ok(Some(RuntimeTransport::new(stream, BUFFER_BYTES)));
-                }
-                Err(e) => last_error = Some(e),
-            }
-        }
-        Err(last_error.map_or(ureq::Error::HostNotFound, ureq::Error::Io))
+        let stream = super::wire::connect(details.addrs.iter().copied())?;
+        let mut transport = RuntimeTransport::new(stream, BUFFER_BYTES);
+        transport.unread_head = Some(self.unread_head.clone());
+        Ok(Some(transport))
     }
 }
 
@@ -70,6 +94,18 @@ pub(crate) struct RuntimeTransport<S> {
     head: Vec<u8>,
     /// The next output is the head of a new request.
     next_is_head: bool,
+    /// Where an unread answer's head is left when the connection is dropped.
+    unread_head: Option<UnreadHead>,
+}
+
+impl<S> Drop for RuntimeTransport<S> {
+    /// Leaves the ids of an answer ureq did not read (see [`UnreadHead`]).
+    fn drop(&mut self) {
+        let unread = &self.buffers.input[self.buffers.consumed..self.buffers.filled];
+        if let (Some(slot), true) = (&self.unread_head, unread.starts_with(b"HTTP/")) {
+            slot.keep(unread);
+        }
+    }
 }
 
 impl<S: Read + Write> RuntimeTransport<S> {
@@ -79,6 +115,7 @@ impl<S: Read + Write> RuntimeTransport<S> {
             buffers: RuntimeBuffers::new(buffer_bytes),
             head: Vec::new(),
             next_is_head: true,
+            unread_head: None,
         }
     }
 
