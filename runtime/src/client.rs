@@ -76,14 +76,12 @@ mod streamed;
 mod transport;
 mod wire;
 pub(crate) use streamed::{Finished, StreamTarget, StreamedResponse};
-use transport::{RuntimeConnector, UnreadHead};
+use transport::{RuntimeConnector, unread_head};
 pub(crate) use wire::{BaseUrl, network_failed};
 
 pub(crate) struct RuntimeApi {
     agent: Agent,
     base: BaseUrl,
-    /// The head of an answer the connection was dropped with, unread (see `Next::Unreadable`).
-    unread_head: UnreadHead,
     /// Reused for every URL, so building one allocates nothing once warm.
     url: String,
     /// `{base}/runtime/invocation/next`, parsed once: a clone costs less than parsing the URL
@@ -115,17 +113,12 @@ impl RuntimeApi {
         // connectors and a resolver that can time out on a helper thread: code this runtime
         // never runs, and 59 KB of every binary. (These are ureq's `unversioned` traits: a minor
         // ureq release may change them; Cargo.lock pins it.)
-        let unread_head = UnreadHead::default();
-        let connector = RuntimeConnector {
-            unread_head: unread_head.clone(),
-        };
-        let agent = Agent::with_parts(config, connector, InlineResolver::default());
+        let agent = Agent::with_parts(config, RuntimeConnector, InlineResolver::default());
         let next_uri = format!("{}{PATH_NEXT}", base.as_str()).parse().ok();
         RuntimeApi {
             agent,
             stream_target: StreamTarget::new(&base),
             base,
-            unread_head,
             url: String::new(),
             next_uri,
         }
@@ -145,7 +138,7 @@ impl RuntimeApi {
             Ok(response) => response,
             // The connection was dropped with the head unread: what it says of the ids is kept.
             Err(source) if wire::head_over_limits(&source) => {
-                let (request_id, invocation_id) = self.unread_head.take();
+                let (request_id, invocation_id) = unread_head::take();
                 return Ok(Next::Unreadable {
                     request_id,
                     invocation_id,
@@ -310,7 +303,7 @@ fn invocation_url<'a>(url: &'a mut String, base: &str, request_id: &str, suffix:
     url.clear();
     url.push_str(base);
     url.push_str(PATH_INVOCATION);
-    wire::encode_request_id(request_id, |b| url.push(char::from(b)));
+    wire::encode_request_id(request_id, |piece| url.push_str(piece));
     url.push_str(suffix);
     url
 }

@@ -41,7 +41,7 @@ pub(crate) struct StreamTarget {
 impl StreamTarget {
     pub(crate) fn new(base: &BaseUrl) -> StreamTarget {
         StreamTarget {
-            authority: base.host_port().to_owned(),
+            authority: base.host_port(),
             path_base: base.path().to_owned(),
             connection: None,
             frame: Vec::new(),
@@ -178,7 +178,9 @@ impl<'a> StreamedResponse<'a> {
         head.extend_from_slice(b"POST ");
         head.extend_from_slice(self.target.path_base.as_bytes());
         head.extend_from_slice(PATH_INVOCATION.as_bytes());
-        wire::encode_request_id(self.invocation.request_id, |b| head.push(b));
+        wire::encode_request_id(self.invocation.request_id, |piece| {
+            head.extend_from_slice(piece.as_bytes())
+        });
         head.extend_from_slice(PATH_RESPONSE_SUFFIX.as_bytes());
         head.extend_from_slice(b" HTTP/1.1\r\nHost: ");
         head.extend_from_slice(self.target.authority.as_bytes());

@@ -22,7 +22,6 @@
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
-use std::sync::{Arc, Mutex};
 
 use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
 
@@ -37,36 +36,33 @@ const MIN_BODY_ROOM: usize = 10 * 1024;
 
 /// Opens plain TCP connections to the Runtime API with [`RuntimeTransport`]s on them.
 #[derive(Debug)]
-pub(crate) struct RuntimeConnector {
-    /// Given to each connection, to leave an answer's unread head in when it is dropped.
-    pub(crate) unread_head: UnreadHead,
-}
+pub(crate) struct RuntimeConnector;
 
 /// The ids in the head of an answer that a connection was dropped with before ureq read it: a
 /// `/next` answer whose head is over ureq's limits (64 KiB, 128 headers) is such an answer, and
-/// its invocation was handed out all the same. ureq drops the connection with the error; what
-/// arrived of the head is still in its input buffer then, and the ids are found in it here.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct UnreadHead(Arc<Mutex<(Option<String>, Option<String>)>>);
+/// its invocation was handed out all the same. ureq drops the connection with the error, on the
+/// thread that made the request (it is blocking, and starts no thread); what arrived of the head
+/// is still in its input buffer then, and the ids are found in it here, for that thread.
+pub(crate) mod unread_head {
+    use std::cell::RefCell;
 
-impl UnreadHead {
-    /// The request id and invocation id found, if any; the slot is emptied.
-    pub(crate) fn take(&self) -> (Option<String>, Option<String>) {
-        match self.0.lock() {
-            Ok(mut ids) => std::mem::take(&mut *ids),
-            Err(_) => (None, None),
-        }
+    thread_local! {
+        static IDS: RefCell<(Option<String>, Option<String>)> =
+            const { RefCell::new((None, None)) };
     }
 
-    fn keep(&self, head: &[u8]) {
-        let id = |name| super::wire::raw_header(head, name).map(str::to_owned);
+    /// The request id and invocation id found on this thread, if any; emptied.
+    pub(crate) fn take() -> (Option<String>, Option<String>) {
+        IDS.with_borrow_mut(std::mem::take)
+    }
+
+    pub(super) fn keep(head: &[u8]) {
+        let id = |name| crate::client::wire::raw_header(head, name).map(str::to_owned);
         let ids = (
             id("lambda-runtime-aws-request-id"),
             id("lambda-runtime-invocation-id"),
         );
-        if let Ok(mut slot) = self.0.lock() {
-            *slot = ids;
-        }
+        IDS.set(ids);
     }
 }
 
@@ -80,7 +76,7 @@ impl Connector<()> for RuntimeConnector {
     ) -> Result<Option<Self::Out>, ureq::Error> {
         let stream = super::wire::connect(details.addrs.iter().copied())?;
         let mut transport = RuntimeTransport::new(stream, BUFFER_BYTES);
-        transport.unread_head = Some(self.unread_head.clone());
+        transport.keeps_unread_head = true;
         Ok(Some(transport))
     }
 }
@@ -94,16 +90,16 @@ pub(crate) struct RuntimeTransport<S> {
     head: Vec<u8>,
     /// The next output is the head of a new request.
     next_is_head: bool,
-    /// Where an unread answer's head is left when the connection is dropped.
-    unread_head: Option<UnreadHead>,
+    /// Whether an unread answer's head is kept when the connection is dropped ([`unread_head`]).
+    keeps_unread_head: bool,
 }
 
 impl<S> Drop for RuntimeTransport<S> {
     /// Leaves the ids of an answer ureq did not read (see [`UnreadHead`]).
     fn drop(&mut self) {
         let unread = &self.buffers.input[self.buffers.consumed..self.buffers.filled];
-        if let (Some(slot), true) = (&self.unread_head, unread.starts_with(b"HTTP/")) {
-            slot.keep(unread);
+        if self.keeps_unread_head && unread.starts_with(b"HTTP/") {
+            unread_head::keep(unread);
         }
     }
 }
@@ -115,7 +111,7 @@ impl<S: Read + Write> RuntimeTransport<S> {
             buffers: RuntimeBuffers::new(buffer_bytes),
             head: Vec::new(),
             next_is_head: true,
-            unread_head: None,
+            keeps_unread_head: false,
         }
     }
 

@@ -21,24 +21,19 @@ pub(crate) struct BaseUrl {
     url: String,
     /// Where the path (`{prefix}/2018-06-01`) starts in `url`.
     path_start: usize,
-    /// `host:port`, with the port written out (80 when the address named none): what a streamed
-    /// response connects to and names in its `Host` header.
-    host_port: String,
+    /// The port to add to the authority when it names none.
+    default_port: Option<u16>,
 }
 
 impl BaseUrl {
     /// `url` is `http://{authority}{path}`, already checked; `port` is the one to connect to.
     pub(crate) fn new(url: String, authority: &str, port: u16) -> BaseUrl {
         let path_start = "http://".len() + authority.len();
-        let host_port = if authority.ends_with(']') || !authority.contains(':') {
-            format!("{authority}:{port}")
-        } else {
-            authority.to_owned()
-        };
+        let named = !authority.ends_with(']') && authority.contains(':');
         BaseUrl {
             url,
             path_start,
-            host_port,
+            default_port: (!named).then_some(port),
         }
     }
 
@@ -51,8 +46,14 @@ impl BaseUrl {
         &self.url[self.path_start..]
     }
 
-    pub(crate) fn host_port(&self) -> &str {
-        &self.host_port
+    /// `host:port`, with the port written out (80 when the address named none): what a streamed
+    /// response connects to and names in its `Host` header.
+    pub(crate) fn host_port(&self) -> String {
+        let authority = &self.url["http://".len()..self.path_start];
+        match self.default_port {
+            Some(port) => format!("{authority}:{port}"),
+            None => authority.to_owned(),
+        }
     }
 
     /// Whether an invocation with this request id can be answered at all: its
@@ -60,39 +61,76 @@ impl BaseUrl {
     /// layer builds (`http`'s limit, 65 534 bytes). A longer id is refused for every answer, so
     /// it is never sent.
     pub(crate) fn can_address(&self, request_id: &str) -> bool {
-        let encoded: usize = request_id.bytes().map(|b| encoded_len(b, request_id)).sum();
-        self.url.len() + PATH_INVOCATION.len() + encoded + PATH_RESPONSE_SUFFIX.len()
-            <= MAX_URI_BYTES
+        let room = MAX_URI_BYTES
+            .saturating_sub(self.url.len() + PATH_INVOCATION.len() + PATH_RESPONSE_SUFFIX.len());
+        // Every id of Lambda's (a UUID) fits even with each byte percent-encoded: not counted.
+        if 3 * request_id.len() <= room {
+            return true;
+        }
+        let dot_segment = is_dot_segment(request_id);
+        let encoded: usize = request_id
+            .bytes()
+            .map(|b| encoded_len(b, dot_segment))
+            .sum();
+        encoded <= room
     }
 }
 
 /// The longest URI the `http` crate parses (`u16::MAX - 1`).
 const MAX_URI_BYTES: usize = 65_534;
 
-/// Writes `request_id` for a path, byte by byte to `push`, percent-encoding all but URL-safe
+/// Writes `request_id` for a path, in pieces to `push`, percent-encoding all but URL-safe
 /// characters, and the dots of an id that is all dots: `.` and `..` as a path segment would be
-/// read as "this" and "the parent" directory, and the answer would go to another path.
-pub(crate) fn encode_request_id(request_id: &str, mut push: impl FnMut(u8)) {
+/// read as "this" and "the parent" directory, and the answer would go to another path. A
+/// Lambda request id (a UUID) is one piece.
+pub(crate) fn encode_request_id(request_id: &str, mut push: impl FnMut(&str)) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for b in request_id.bytes() {
-        if encoded_len(b, request_id) == 1 {
-            push(b);
-        } else {
-            push(b'%');
-            push(HEX[usize::from(b >> 4)]);
-            push(HEX[usize::from(b & 15)]);
+    let dot_segment = is_dot_segment(request_id);
+    let mut rest = request_id;
+    while !rest.is_empty() {
+        let safe = match dot_segment {
+            true => 0,
+            false => rest
+                .bytes()
+                .position(|b| !url_safe(b))
+                .unwrap_or(rest.len()),
+        };
+        let (piece, tail) = rest.split_at(safe);
+        push(piece);
+        let Some(&b) = tail.as_bytes().first() else {
+            break;
+        };
+        let encoded = [b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]];
+        // ASCII, so always UTF-8.
+        push(std::str::from_utf8(&encoded).unwrap_or_default());
+        // `b` starts the tail; the tail's next character boundary may be further on (UTF-8),
+        // so the rest of that character is encoded byte by byte, as the id's bytes are.
+        let mut bytes = tail.as_bytes()[1..].iter();
+        while let Some(&b) = bytes.clone().next().filter(|&&b| b & 0xC0 == 0x80) {
+            let encoded = [b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]];
+            push(std::str::from_utf8(&encoded).unwrap_or_default());
+            bytes.next();
         }
+        rest = &tail[tail.len() - bytes.as_slice().len()..];
     }
 }
 
-/// How many bytes `b` of `request_id` takes in a path: 1, or 3 percent-encoded.
-fn encoded_len(b: u8, request_id: &str) -> usize {
-    let dot_segment = matches!(request_id, "." | "..");
-    if (b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')) && !dot_segment {
-        1
-    } else {
-        3
-    }
+#[inline(always)]
+fn is_dot_segment(request_id: &str) -> bool {
+    matches!(request_id, "." | "..")
+}
+
+/// How many bytes `b` of a request id takes in a path: 1, or 3 percent-encoded (every byte of an
+/// id that is a dot-segment).
+#[inline(always)]
+fn encoded_len(b: u8, dot_segment: bool) -> usize {
+    if url_safe(b) && !dot_segment { 1 } else { 3 }
+}
+
+/// A byte a path may hold as it is (RFC 3986's unreserved characters).
+#[inline(always)]
+fn url_safe(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
 }
 
 /// Opens a TCP connection to the first of `addrs` that takes it, with Nagle's delay off: a
@@ -177,7 +215,7 @@ mod tests {
 
     fn encoded(id: &str) -> String {
         let mut out = String::new();
-        encode_request_id(id, |b| out.push(char::from(b)));
+        encode_request_id(id, |piece| out.push_str(piece));
         out
     }
 
@@ -189,6 +227,8 @@ mod tests {
         assert_eq!(encoded(".."), "%2E%2E");
         assert_eq!(encoded("..."), "...");
         assert_eq!(encoded("a.b"), "a.b");
+        assert_eq!(encoded("é/😀x"), "%C3%A9%2F%F0%9F%98%80x");
+        assert_eq!(encoded(""), "");
     }
 
     #[test]
@@ -198,10 +238,13 @@ mod tests {
             "127.0.0.1:9001",
             9001,
         );
-        assert_eq!((b.path(), b.host_port()), ("/2018-06-01", "127.0.0.1:9001"));
+        assert_eq!(
+            (b.path(), b.host_port().as_str()),
+            ("/2018-06-01", "127.0.0.1:9001")
+        );
         let b = BaseUrl::new("http://[::1]/.rt/fn/2018-06-01".into(), "[::1]", 80);
         assert_eq!(
-            (b.path(), b.host_port()),
+            (b.path(), b.host_port().as_str()),
             ("/.rt/fn/2018-06-01", "[::1]:80")
         );
     }
