@@ -146,7 +146,7 @@ mod with_env_logger {
     impl<W: Write> std::fmt::Write for OneLine<'_, W> {
         fn write_str(&mut self, s: &str) -> std::fmt::Result {
             let mut rest = s;
-            while let Some(at) = rest.find(['\n', '\r']) {
+            while let Some(at) = rest.bytes().position(|b| b == b'\n' || b == b'\r') {
                 let escaped: &[u8] = if rest.as_bytes()[at] == b'\n' {
                     b"\\n"
                 } else {
