@@ -284,7 +284,7 @@ fn answer_unreadable(
         }
         _ => {
             log::error!(
-                "an invocation was dropped: {reason}; its request id could not be read, so it cannot be answered"
+                "an invocation was dropped: {reason}; no usable request id was found in it, so it cannot be answered"
             );
             Ok(())
         }
