@@ -421,7 +421,8 @@ fn next_with_more_than_128_headers_is_answered_with_an_invalid_event() {
 fn next_head_over_64_kib_without_a_request_id_is_one_error_line() {
     let filler = "f".repeat(70_000);
     let (api, bootstrap) = after_raw_next(raw_next(&format!("X-Filler: {filler}\r\n")));
-    let stderr = bootstrap.stderr();
+    // Logged before the next poll, but stderr is collected by a thread of its own: waited for.
+    let (_, stderr) = bootstrap.wait_stderr("an invocation was dropped", PATIENCE);
     let dropped: Vec<&str> = stderr
         .lines()
         .filter(|l| l.contains("an invocation was dropped"))
@@ -445,7 +446,7 @@ fn request_id_too_long_for_a_url_is_one_error_line_and_serving_goes_on() {
     let mut bootstrap = launch(&api, "echo", &[]);
     let answers = api.wait_answers(&next, PATIENCE);
     check_served("echo", &answers[0], "second");
-    let stderr = bootstrap.stderr();
+    let (_, stderr) = bootstrap.wait_stderr("too long for the URL", PATIENCE);
     let dropped: Vec<&str> = stderr
         .lines()
         .filter(|l| l.contains("too long for the URL"))
