@@ -59,14 +59,29 @@ pub(crate) struct NextAnswer {
     pub(crate) body_error: Option<io::Error>,
 }
 
+/// What `/next` gave.
+pub(crate) enum Next {
+    /// An invocation, read.
+    Event(NextAnswer),
+    /// An invocation was handed out, but its answer's head is over the limits it is read with
+    /// (64 KiB, 128 headers); what could be found of its ids in the part that arrived.
+    Unreadable {
+        request_id: Option<String>,
+        invocation_id: Option<String>,
+        reason: String,
+    },
+}
+
 mod streamed;
 mod transport;
+mod wire;
 pub(crate) use streamed::{Finished, StreamTarget, StreamedResponse};
-use transport::RuntimeConnector;
+use transport::{RuntimeConnector, unread_head};
+pub(crate) use wire::{BaseUrl, network_failed};
 
 pub(crate) struct RuntimeApi {
     agent: Agent,
-    base: String,
+    base: BaseUrl,
     /// Reused for every URL, so building one allocates nothing once warm.
     url: String,
     /// `{base}/runtime/invocation/next`, parsed once: a clone costs less than parsing the URL
@@ -77,8 +92,7 @@ pub(crate) struct RuntimeApi {
 }
 
 impl RuntimeApi {
-    /// `base` is the output of [`crate::config::base_url`].
-    pub(crate) fn new(base: String) -> Self {
+    pub(crate) fn new(base: BaseUrl) -> Self {
         let config = Agent::config_builder()
             // Statuses are protocol answers here, not errors.
             .http_status_as_error(false)
@@ -100,7 +114,7 @@ impl RuntimeApi {
         // never runs, and 59 KB of every binary. (These are ureq's `unversioned` traits: a minor
         // ureq release may change them; Cargo.lock pins it.)
         let agent = Agent::with_parts(config, RuntimeConnector, InlineResolver::default());
-        let next_uri = format!("{base}{PATH_NEXT}").parse().ok();
+        let next_uri = format!("{}{PATH_NEXT}", base.as_str()).parse().ok();
         RuntimeApi {
             agent,
             stream_target: StreamTarget::new(&base),
@@ -112,18 +126,32 @@ impl RuntimeApi {
 
     /// `GET /runtime/invocation/next`: waits for the next event and reads its body into the
     /// front of `event` (see [`read_event`]; the answer says how long it is).
-    pub(crate) fn next_invocation(&mut self, event: &mut Vec<u8>) -> Result<NextAnswer, ApiError> {
+    pub(crate) fn next_invocation(&mut self, event: &mut Vec<u8>) -> Result<Next, ApiError> {
         const ENDPOINT: &str = "GET /runtime/invocation/next";
         let request = match &self.next_uri {
             Some(uri) => self.agent.get(uri.clone()),
             None => self
                 .agent
-                .get(endpoint_url(&mut self.url, &self.base, PATH_NEXT)),
+                .get(endpoint_url(&mut self.url, self.base.as_str(), PATH_NEXT)),
         };
-        let response = request.call().map_err(|source| ApiError::Transport {
-            endpoint: ENDPOINT,
-            source,
-        })?;
+        let response = match request.call() {
+            Ok(response) => response,
+            // The connection was dropped with the head unread: what it says of the ids is kept.
+            Err(source) if wire::head_over_limits(&source) => {
+                let (request_id, invocation_id) = unread_head::take();
+                return Ok(Next::Unreadable {
+                    request_id,
+                    invocation_id,
+                    reason: format!("the /next answer could not be read: {source}"),
+                });
+            }
+            Err(source) => {
+                return Err(ApiError::Transport {
+                    endpoint: ENDPOINT,
+                    source,
+                });
+            }
+        };
         let status = response.status().as_u16();
         let (parts, body) = response.into_parts();
         if status != 200 {
@@ -132,11 +160,11 @@ impl RuntimeApi {
         let expected = body.content_length();
         let mut reader = body.into_with_config().limit(MAX_EVENT_BYTES).reader();
         let (event_len, body_error) = read_event(&mut reader, expected, event);
-        Ok(NextAnswer {
+        Ok(Next::Event(NextAnswer {
             headers: parts.headers,
             event_len,
             body_error,
-        })
+        }))
     }
 
     /// `POST /runtime/invocation/{request-id}/response`: the handler's response, as raw bytes,
@@ -161,8 +189,12 @@ impl RuntimeApi {
         scratch: &mut Vec<u8>,
     ) -> Result<Posted, ApiError> {
         const ENDPOINT: &str = "POST /runtime/invocation/{id}/error";
+        let head_bytes = self.base.as_str().len()
+            + PATH_INVOCATION.len()
+            + 3 * invocation.request_id.len()
+            + invocation.invocation_id.map_or(0, str::len);
         let request = self.invocation_post(invocation, PATH_ERROR_SUFFIX);
-        posted(ENDPOINT, send_error(request, error, scratch))
+        posted(ENDPOINT, send_error(request, head_bytes, error, scratch))
     }
 
     /// A POST to `/runtime/invocation/{request-id}{suffix}`, with the attempt's
@@ -172,7 +204,12 @@ impl RuntimeApi {
         invocation: &Invocation<'_>,
         suffix: &str,
     ) -> RequestBuilder<WithBody> {
-        let url = invocation_url(&mut self.url, &self.base, invocation.request_id, suffix);
+        let url = invocation_url(
+            &mut self.url,
+            self.base.as_str(),
+            invocation.request_id,
+            suffix,
+        );
         let request = self.agent.post(url);
         match invocation.invocation_id {
             Some(id) => request.header(HEADER_INVOCATION_ID, id),
@@ -183,9 +220,19 @@ impl RuntimeApi {
     /// `POST /runtime/init/error`: the function could not start.
     pub(crate) fn report_init_error(&mut self, error: &Error) -> Result<Posted, ApiError> {
         const ENDPOINT: &str = "POST /runtime/init/error";
-        let url = endpoint_url(&mut self.url, &self.base, PATH_INIT_ERROR);
+        let url = endpoint_url(&mut self.url, self.base.as_str(), PATH_INIT_ERROR);
+        let head_bytes = url.len();
         let request = self.agent.post(url);
-        posted(ENDPOINT, send_error(request, error, &mut Vec::new()))
+        posted(
+            ENDPOINT,
+            send_error(request, head_bytes, error, &mut Vec::new()),
+        )
+    }
+
+    /// Whether an invocation with this request id can be answered at all (see
+    /// [`BaseUrl::can_address`]).
+    pub(crate) fn can_address(&self, request_id: &str) -> bool {
+        self.base.can_address(request_id)
     }
 }
 
@@ -256,44 +303,39 @@ fn invocation_url<'a>(url: &'a mut String, base: &str, request_id: &str, suffix:
     url.clear();
     url.push_str(base);
     url.push_str(PATH_INVOCATION);
-    push_percent_encoded(url, request_id);
+    wire::encode_request_id(request_id, |piece| url.push_str(piece));
     url.push_str(suffix);
     url
 }
 
-/// Appends `request_id` to `url`, percent-encoding all but URL-safe characters.
-pub(crate) fn push_percent_encoded(url: &mut String, request_id: &str) {
-    for b in request_id.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            url.push(b as char);
-        } else {
-            const HEX: &[u8; 16] = b"0123456789ABCDEF";
-            url.push('%');
-            url.push(HEX[usize::from(b >> 4)] as char);
-            url.push(HEX[usize::from(b & 15)] as char);
-        }
-    }
-}
+/// How much of the buffer an event is given before its bytes arrive: the `Content-Length` up to
+/// this. Past it, the buffer grows as bytes come, doubling, so memory follows the bytes
+/// received, not the bytes claimed (a `/next` that claims 100 MiB and sends 10 bytes costs
+/// 256 KiB, not 100 MiB).
+const EVENT_BYTES_BEFORE_ARRIVAL: usize = 256 * 1024;
 
 /// Reads a body into the front of `buffer`, returning its length and the error that cut it
 /// short, if any. The buffer's bytes are kept initialized from one event to the next (its
 /// length only grows): `read_to_end` into a cleared `Vec` zeroes the space before every read,
 /// a `memset` of the whole event per invocation (16 500 instructions of a 64 KiB echo's 223 000,
-/// callgrind). It grows to `expected` (the `Content-Length`, up to the event limit) at once, or
-/// doubles when the length is not known.
+/// callgrind). It grows to `expected` (the `Content-Length`, up to the event limit) as the bytes
+/// arrive (see [`EVENT_BYTES_BEFORE_ARRIVAL`]), or doubles when the length is not known.
 fn read_event(
     reader: &mut impl Read,
     expected: Option<u64>,
     buffer: &mut Vec<u8>,
 ) -> (usize, Option<io::Error>) {
-    if let Some(expected) = expected {
-        let expected = expected.min(MAX_EVENT_BYTES) as usize;
-        if buffer.len() < expected {
-            buffer.resize(expected, 0);
-        }
+    let expected = expected.map_or(0, |e| e.min(MAX_EVENT_BYTES) as usize);
+    let ahead = expected.min(EVENT_BYTES_BEFORE_ARRIVAL);
+    if buffer.len() < ahead {
+        buffer.resize(ahead, 0);
     }
     let mut len = 0;
     loop {
+        if len == buffer.len() && len < expected {
+            // Full, and more is announced: room for twice what came, up to what is announced.
+            buffer.resize((2 * len).max(EVENT_BYTES_BEFORE_ARRIVAL).min(expected), 0);
+        }
         let read = if len < buffer.len() {
             reader.read(&mut buffer[len..])
         } else {
@@ -319,26 +361,62 @@ fn read_event(
     }
 }
 
-/// The largest X-Ray cause document sent: larger ones are left out, as the AWS runtimes do.
+/// The largest X-Ray cause document the API takes: larger ones are left out, as the AWS runtimes
+/// do. Here the request's head must also fit the connection's output buffer (see
+/// [`cause_room`]).
 const MAX_XRAY_CAUSE_BYTES: usize = 1024 * 1024;
 
+/// The longest error type sent in the `Lambda-Runtime-Function-Error-Type` header (the body has
+/// it whole): a type is a short name, and the header must leave the head room.
+const MAX_ERROR_TYPE_HEADER_BYTES: usize = 1024;
+
+/// Room for the head's fixed part: the request line's method and version, `Host`,
+/// `User-Agent`, `Content-Type`, `Content-Length` and the header names.
+const FIXED_HEAD_BYTES: usize = 1024;
+
+/// How long the X-Ray cause document may be so that the request's head, the cause in it, fits
+/// the connection's output buffer (`transport::BUFFER_BYTES`), given the bytes the rest of the
+/// head takes: ureq writes the whole head there, and one that does not fit can never be sent.
+fn cause_room(other_head_bytes: usize) -> usize {
+    transport::BUFFER_BYTES
+        .saturating_sub(other_head_bytes + MAX_ERROR_TYPE_HEADER_BYTES + FIXED_HEAD_BYTES)
+        .min(MAX_XRAY_CAUSE_BYTES)
+}
+
 /// Sends `error` as the error JSON (serialized into `scratch`), its type also as a header, and
-/// its X-Ray cause document as `Lambda-Runtime-Function-Xray-Error-Cause` when under 1 MiB.
+/// its X-Ray cause document as `Lambda-Runtime-Function-Xray-Error-Cause`: whole when it fits
+/// the head (`head_bytes` is what the URL and the invocation id take of it), else with the
+/// message cut to fit, else left out. The body has the whole message in any case.
 fn send_error(
     request: RequestBuilder<WithBody>,
+    head_bytes: usize,
     error: &Error,
     scratch: &mut Vec<u8>,
 ) -> Result<Response<Body>, ureq::Error> {
+    let room = cause_room(head_bytes);
     scratch.clear();
     error.write_xray_cause(working_directory(), scratch);
+    if scratch.len() > room {
+        // Cut so that even a message escaped at 6 bytes a byte (`\u0001`) fits, with room for
+        // the rest of the document.
+        scratch.clear();
+        let short = error.truncated((room / 6).saturating_sub(4096));
+        short.write_xray_cause(working_directory(), scratch);
+        if scratch.len() > room {
+            scratch.clear();
+        }
+    }
     let cause_len = scratch.len();
     error.write_json(scratch);
     let (cause, body) = scratch.split_at(cause_len);
+    let error_type = error.header_safe_type();
+    // Printable ASCII: cut anywhere.
+    let error_type = &error_type[..error_type.len().min(MAX_ERROR_TYPE_HEADER_BYTES)];
     let mut request = request
-        .header(HEADER_ERROR_TYPE, error.header_safe_type().as_ref())
+        .header(HEADER_ERROR_TYPE, error_type)
         .content_type("application/json");
     // The document is ASCII JSON (non-ASCII characters escaped), so always a valid header value.
-    if let (1..MAX_XRAY_CAUSE_BYTES, Ok(cause)) = (cause.len(), std::str::from_utf8(cause)) {
+    if let (false, Ok(cause)) = (cause.is_empty(), std::str::from_utf8(cause)) {
         request = request.header(HEADER_XRAY_ERROR_CAUSE, cause);
     }
     request.send(body)
@@ -361,13 +439,9 @@ fn posted(
     let response = answer.map_err(|source| ApiError::Transport { endpoint, source })?;
     let status = response.status().as_u16();
     let mut body = response.into_body();
-    let outcome = match status {
-        200..=299 => Posted::Accepted,
-        413 => Posted::TooLarge,
-        410 => Posted::Gone,
-        // "Container error": the environment is broken, and the runtime must exit.
-        500..=599 => return Err(fatal(endpoint, status, body)),
-        _ => Posted::Refused(status),
+    // `None`: a container error; the environment is broken, and the runtime must exit.
+    let Some(outcome) = wire::posted(status) else {
+        return Err(fatal(endpoint, status, body));
     };
     // Read the (small) answer to the end so the connection goes back for reuse. Into a small
     // buffer: `io::copy` zeroes 8 KiB of stack for each call.
@@ -493,6 +567,93 @@ mod tests {
         );
         assert_eq!(resolve("http://[::1]:9001/x"), ["[::1]:9001"]);
         assert_eq!(resolve("http://127.0.0.1/x"), ["127.0.0.1:80"]);
+    }
+
+    /// A Runtime API that answers its first request with `answer` (after reading the head).
+    fn answering_api(answer: Vec<u8>) -> RuntimeApi {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            let (mut connection, _) = listener.accept().unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && connection.read(&mut byte).unwrap() == 1 {
+                head.push(byte[0]);
+            }
+            std::io::Write::write_all(&mut connection, &answer).unwrap();
+            // Held open until the other side is done with it.
+            let _ = connection.read(&mut byte);
+        });
+        RuntimeApi::new(crate::config::base_url(&address).unwrap())
+    }
+
+    #[test]
+    fn a_next_answer_with_too_many_headers_is_unreadable_with_its_ids_found() {
+        let mut answer = b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: many-1\r\n".to_vec();
+        for i in 0..130 {
+            answer.extend_from_slice(format!("X-Filler-{i}: {i}\r\n").as_bytes());
+        }
+        answer.extend_from_slice(
+            b"Lambda-Runtime-Invocation-Id: try-2\r\nContent-Length: 2\r\n\r\n{}",
+        );
+        let mut api = answering_api(answer);
+        match api.next_invocation(&mut Vec::new()) {
+            Ok(Next::Unreadable {
+                request_id,
+                invocation_id,
+                reason,
+            }) => {
+                assert_eq!(request_id.as_deref(), Some("many-1"));
+                assert_eq!(invocation_id.as_deref(), Some("try-2"));
+                assert!(reason.contains("too many headers"), "{reason}");
+            }
+            Ok(Next::Event(_)) => panic!("read as an event"),
+            Err(e) => panic!("failed as {e}"),
+        }
+    }
+
+    #[test]
+    fn a_next_answer_head_over_64_kib_is_unreadable_and_not_a_network_failure() {
+        let mut answer = b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: big-1\r\n".to_vec();
+        answer.extend_from_slice(format!("X-Big: {}\r\n", "b".repeat(70_000)).as_bytes());
+        answer.extend_from_slice(b"Content-Length: 2\r\n\r\n{}");
+        let mut api = answering_api(answer);
+        match api.next_invocation(&mut Vec::new()) {
+            Ok(Next::Unreadable { request_id, .. }) => {
+                assert_eq!(request_id.as_deref(), Some("big-1"))
+            }
+            Ok(Next::Event(_)) => panic!("read as an event"),
+            Err(e) => panic!("failed as {e}"),
+        }
+    }
+
+    #[test]
+    fn a_request_too_big_for_the_output_buffer_is_not_a_network_failure() {
+        let api = answering_api(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n".to_vec());
+        let url = format!("{}/x", api.base.as_str());
+        let error = api
+            .agent
+            .post(&url)
+            .header("X-Big", "b".repeat(transport::BUFFER_BYTES))
+            .send(&b"{}"[..])
+            .expect_err("a head larger than the output buffer");
+        assert!(!network_failed(&error), "{error}");
+        let refused = ureq::Error::Io(io::ErrorKind::ConnectionReset.into());
+        assert!(network_failed(&refused));
+    }
+
+    #[test]
+    fn an_error_report_of_any_size_fits_the_head() {
+        // The head must fit the output buffer whatever the message: the cause is cut or left out.
+        let api = answering_api(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n".to_vec());
+        let mut api = api;
+        let error = Error::new("Big", "😀".repeat(200_000));
+        let invocation = Invocation {
+            request_id: "r-1",
+            invocation_id: None,
+        };
+        let posted = api.post_error(&invocation, &error, &mut Vec::new());
+        assert!(matches!(posted, Ok(Posted::Accepted)), "{posted:?}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::num::NonZeroUsize;
 
+use crate::client::BaseUrl;
 use crate::error::{AddressError, ConcurrencyError};
 use crate::protocol::API_VERSION;
 
@@ -21,7 +22,7 @@ pub(crate) fn max_concurrency(value: Option<&str>) -> Result<NonZeroUsize, Concu
 /// Turns the value of `AWS_LAMBDA_RUNTIME_API` into the base URL every endpoint path is appended to,
 /// e.g. `127.0.0.1:9001` → `http://127.0.0.1:9001/2018-06-01`,
 /// `http://[::]:9000/.rt/fn/` → `http://[::]:9000/.rt/fn/2018-06-01`.
-pub(crate) fn base_url(value: &str) -> Result<String, AddressError> {
+pub(crate) fn base_url(value: &str) -> Result<BaseUrl, AddressError> {
     let invalid = || AddressError::Invalid(value.to_owned());
     let trimmed = value.trim();
     let (authority, prefix) = if let Some(rest) = strip_scheme(trimmed, "http://") {
@@ -46,7 +47,10 @@ pub(crate) fn base_url(value: &str) -> Result<String, AddressError> {
     // The HTTP layer parses every URL it is given; refuse here what it would refuse later, and
     // what it would quietly misread.
     match url.parse::<ureq::http::Uri>() {
-        Ok(uri) if uri.host().is_some_and(|h| !h.is_empty()) && has_usable_port(&uri) => Ok(url),
+        Ok(uri) if uri.host().is_some_and(|h| !h.is_empty()) && has_usable_port(&uri) => {
+            let port = uri.port_u16().unwrap_or(80);
+            Ok(BaseUrl::new(url, authority, port))
+        }
         _ => Err(invalid()),
     }
 }
@@ -104,15 +108,15 @@ mod tests {
     #[test]
     fn host_port_form_gets_scheme_and_version() {
         assert_eq!(
-            base_url("127.0.0.1:9001").unwrap(),
+            base_url("127.0.0.1:9001").unwrap().as_str(),
             "http://127.0.0.1:9001/2018-06-01"
         );
         assert_eq!(
-            base_url("localhost:9001").unwrap(),
+            base_url("localhost:9001").unwrap().as_str(),
             "http://localhost:9001/2018-06-01"
         );
         assert_eq!(
-            base_url("[::1]:9001").unwrap(),
+            base_url("[::1]:9001").unwrap().as_str(),
             "http://[::1]:9001/2018-06-01"
         );
     }
@@ -120,14 +124,17 @@ mod tests {
     #[test]
     fn url_form_keeps_prefix_and_drops_trailing_slash() {
         assert_eq!(
-            base_url("http://[::]:9000/.rt/my-fn").unwrap(),
+            base_url("http://[::]:9000/.rt/my-fn").unwrap().as_str(),
             "http://[::]:9000/.rt/my-fn/2018-06-01"
         );
         assert_eq!(
-            base_url("HTTP://host:1/p/").unwrap(),
+            base_url("HTTP://host:1/p/").unwrap().as_str(),
             "http://host:1/p/2018-06-01"
         );
-        assert_eq!(base_url("http://host").unwrap(), "http://host/2018-06-01");
+        assert_eq!(
+            base_url("http://host").unwrap().as_str(),
+            "http://host/2018-06-01"
+        );
     }
 
     #[test]
@@ -148,11 +155,11 @@ mod tests {
             );
         }
         assert_eq!(
-            base_url("127.0.0.1:65535").unwrap(),
+            base_url("127.0.0.1:65535").unwrap().as_str(),
             "http://127.0.0.1:65535/2018-06-01"
         );
         assert_eq!(
-            base_url("http://[fe80::1%25eth0]:9001").unwrap(),
+            base_url("http://[fe80::1%25eth0]:9001").unwrap().as_str(),
             "http://[fe80::1%25eth0]:9001/2018-06-01"
         );
     }

@@ -344,7 +344,7 @@ pub(crate) enum HeaderError {
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ApiError {
     /// The request or its answer did not make it (refused, reset, closed, cut off, garbled).
-    /// Worth retrying: the connection is re-opened.
+    /// Retried on a new connection when the network failed it (`client::network_failed`).
     #[error("{endpoint}: {source}")]
     Transport {
         endpoint: &'static str,

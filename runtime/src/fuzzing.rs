@@ -15,7 +15,9 @@ pub fn update_from_headers(
 
 /// `config::base_url`, with the error as its message.
 pub fn base_url(value: &str) -> Result<String, String> {
-    crate::config::base_url(value).map_err(|e| e.to_string())
+    crate::config::base_url(value)
+        .map(|base| base.as_str().to_owned())
+        .map_err(|e| e.to_string())
 }
 
 /// `Error::write_json`.

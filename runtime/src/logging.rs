@@ -123,15 +123,45 @@ mod with_env_logger {
                     };
                     serde_json::to_writer(&mut *buf, &line).map_err(std::io::Error::other)?;
                     writeln!(buf)
-                } else if request_id.is_empty() {
-                    writeln!(buf, "[{}] {}", record.level(), record.args())
                 } else {
-                    writeln!(buf, "[{}] {} {}", record.level(), request_id, record.args())
+                    if request_id.is_empty() {
+                        write!(buf, "[{}] ", record.level())?;
+                    } else {
+                        write!(buf, "[{}] {} ", record.level(), request_id)?;
+                    }
+                    std::fmt::write(&mut OneLine(&mut *buf), *record.args())
+                        .map_err(std::io::Error::other)?;
+                    writeln!(buf)
                 }
             })
         });
         // Fails only when the program installed a logger of its own: that one is kept.
         let _ = builder.try_init();
+    }
+
+    /// Writes a message on one line: a line break in it (a panic or error message carries event
+    /// data) is written as `\n` or `\r`, so the message cannot start a log line of its own.
+    pub(super) struct OneLine<'a, W>(pub(super) &'a mut W);
+
+    impl<W: Write> std::fmt::Write for OneLine<'_, W> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            let mut rest = s;
+            while let Some(at) = rest.bytes().position(|b| b == b'\n' || b == b'\r') {
+                let escaped: &[u8] = if rest.as_bytes()[at] == b'\n' {
+                    b"\\n"
+                } else {
+                    b"\\r"
+                };
+                self.0
+                    .write_all(&rest.as_bytes()[..at])
+                    .and_then(|()| self.0.write_all(escaped))
+                    .map_err(|_| std::fmt::Error)?;
+                rest = &rest[at + 1..];
+            }
+            self.0
+                .write_all(rest.as_bytes())
+                .map_err(|_| std::fmt::Error)
+        }
     }
 
     /// Lambda's log levels; FATAL has no `log` equivalent and maps to ERROR.
@@ -208,7 +238,7 @@ mod with_env_logger {
 
 #[cfg(all(test, feature = "logging"))]
 mod tests {
-    use super::with_env_logger::{Rfc3339, lambda_level};
+    use super::with_env_logger::{OneLine, Rfc3339, lambda_level};
     use log::LevelFilter;
     use std::time::{Duration, UNIX_EPOCH};
 
@@ -219,6 +249,14 @@ mod tests {
         assert_eq!(Rfc3339(UNIX_EPOCH).to_string(), "1970-01-01T00:00:00.000Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert_eq!(Rfc3339(leap).to_string(), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn a_message_stays_on_one_line() {
+        let mut out = Vec::new();
+        let message = "boom\n[ERROR] forged\r\nend";
+        std::fmt::write(&mut OneLine(&mut out), format_args!("{message}")).unwrap();
+        assert_eq!(out, br"boom\n[ERROR] forged\r\nend");
     }
 
     #[test]

@@ -64,3 +64,5 @@ pub(crate) const ERROR_NO_SUCH_HANDLER: &str = "Runtime.NoSuchHandler";
 pub(crate) const ERROR_RESPONSE_TOO_LARGE: &str = "Function.ResponseSizeTooLarge";
 pub(crate) const ERROR_SERIALIZATION: &str = "Runtime.SerializationError";
 pub(crate) const ERROR_STREAM_BROKEN: &str = "Runtime.StreamBroken";
+/// A response that this runtime can never send (it fails on its own limits, not the network's).
+pub(crate) const ERROR_UNSENDABLE_RESPONSE: &str = "Runtime.UnsendableResponse";

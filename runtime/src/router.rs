@@ -72,13 +72,18 @@ impl Router {
     /// A router with one handler serves it whatever the name (`bootstrap`, `index.handler`: the
     /// function's Handler setting need not match). With several, an unknown name is an error of
     /// type `Runtime.NoSuchHandler` that lists the known names.
-    pub fn select(mut self, name: &str) -> Result<BoxedHandler, Error> {
+    pub fn select(self, name: &str) -> Result<BoxedHandler, Error> {
         let name = name.trim();
         let index = if self.routes.len() == 1 || (name.is_empty() && !self.routes.is_empty()) {
             Some(0)
         } else {
             self.routes.iter().position(|(n, _)| n == name)
         };
+        self.build(index, name)
+    }
+
+    /// Builds the handler at `index`, or says that none is registered as `name`.
+    fn build(mut self, index: Option<usize>, name: &str) -> Result<BoxedHandler, Error> {
         match index {
             Some(i) => (self.routes.swap_remove(i).1)(),
             None => Err(Error::new(
@@ -91,9 +96,16 @@ impl Router {
         }
     }
 
-    /// [`Router::select`] with the function's `_HANDLER` setting.
+    /// [`Router::select`] with the function's `_HANDLER` setting. A setting that is not UTF-8
+    /// is a name no handler has: with several handlers, the same init error as any unknown name.
     pub fn select_from_env(self) -> Result<BoxedHandler, Error> {
-        let name = std::env::var(ENV_HANDLER).unwrap_or_default();
-        self.select(&name)
+        match std::env::var(ENV_HANDLER) {
+            Ok(name) => self.select(&name),
+            Err(std::env::VarError::NotPresent) => self.select(""),
+            Err(std::env::VarError::NotUnicode(name)) => {
+                let index = (self.routes.len() == 1).then_some(0);
+                self.build(index, &name.to_string_lossy())
+            }
+        }
     }
 }

@@ -8,7 +8,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
 use std::sync::Once;
 
-use crate::client::{Finished, Invocation, Posted, RuntimeApi, StreamedResponse};
+use crate::client::{
+    BaseUrl, Finished, Invocation, Next, Posted, RuntimeApi, StreamedResponse, network_failed,
+};
 use crate::error::{AddressError, ApiError, HeaderError, Location};
 use crate::protocol::*;
 use crate::retry::with_retries;
@@ -122,7 +124,7 @@ enum TraceEnv {
 /// Returns only if every worker stopped; a fatal Runtime API status ends the process at once.
 fn serve_concurrently<H: Handler + Clone + Send>(
     first: RuntimeApi,
-    base: &str,
+    base: &BaseUrl,
     handler: H,
     workers: NonZeroUsize,
 ) -> ExitCode {
@@ -133,7 +135,7 @@ fn serve_concurrently<H: Handler + Clone + Send>(
         for n in 0..workers {
             let mut api = first
                 .take()
-                .unwrap_or_else(|| RuntimeApi::new(base.to_owned()));
+                .unwrap_or_else(|| RuntimeApi::new(base.clone()));
             let handler = handler.clone();
             let worker = move || {
                 let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -198,8 +200,29 @@ fn serve<H: Handler>(
     let mut scratch = Vec::new();
     let mut trace_id: Option<String> = None;
     loop {
-        let next = with_retries(|| api.next_invocation(&mut event))?;
-        let outcome = match ctx.update_from_headers(&next.headers) {
+        let next = match with_retries(|| api.next_invocation(&mut event))? {
+            Next::Event(next) => next,
+            Next::Unreadable {
+                request_id,
+                invocation_id,
+                reason,
+            } => {
+                answer_unreadable(api, request_id, invocation_id, reason, &mut scratch)?;
+                continue;
+            }
+        };
+        let headers = ctx.update_from_headers(&next.headers);
+        if !matches!(headers, Err(HeaderError::MissingRequestId))
+            && !api.can_address(&ctx.request_id)
+        {
+            log::error!(
+                "an invocation was dropped: its request id is {} bytes, too long for the URL of its answer, so it cannot be answered (it starts {:?})",
+                ctx.request_id.len(),
+                ctx.request_id.get(..64).unwrap_or("")
+            );
+            continue;
+        }
+        let outcome = match headers {
             Err(HeaderError::MissingRequestId) => {
                 return Err(ApiError::Unanswerable(HeaderError::MissingRequestId));
             }
@@ -240,8 +263,38 @@ fn serve<H: Handler>(
     }
 }
 
+/// An invocation was handed out whose `/next` answer could not be read (its head is over the
+/// limits it is read with): answered with `Runtime.InvalidEvent` saying so when its request id
+/// was found in what arrived, else logged, once, at ERROR. Polling goes on either way.
+fn answer_unreadable(
+    api: &mut RuntimeApi,
+    request_id: Option<String>,
+    invocation_id: Option<String>,
+    reason: String,
+    scratch: &mut Vec<u8>,
+) -> Result<(), ApiError> {
+    match request_id {
+        Some(request_id) if api.can_address(&request_id) => {
+            let invocation = Invocation {
+                request_id: &request_id,
+                invocation_id: invocation_id.as_deref(),
+            };
+            let error = Error::new(ERROR_INVALID_EVENT, reason);
+            answer(api, &invocation, Err(error), &[], scratch)
+        }
+        _ => {
+            log::error!(
+                "an invocation was dropped: {reason}; no usable request id was found in it, so it cannot be answered"
+            );
+            Ok(())
+        }
+    }
+}
+
 /// Sends exactly one answer for the invocation: the response, or the error (including the error
-/// that replaces a response the API refused as too large).
+/// that replaces a response the API refused as too large, or one that could never be sent).
+/// A post that fails on this runtime's own limits, not the network's, is not the environment's
+/// fault: it is reported or logged, and serving goes on.
 fn answer(
     api: &mut RuntimeApi,
     invocation: &Invocation<'_>,
@@ -251,20 +304,25 @@ fn answer(
 ) -> Result<(), ApiError> {
     let request_id = invocation.request_id;
     let error = match outcome {
-        Ok(()) => match with_retries(|| api.post_response(invocation, response))? {
-            Posted::Accepted => return Ok(()),
-            Posted::TooLarge => Error::new(
+        Ok(()) => match with_retries(|| api.post_response(invocation, response)) {
+            Err(ApiError::Transport { source, .. }) if !network_failed(&source) => Error::new(
+                ERROR_UNSENDABLE_RESPONSE,
+                format!("the response could not be sent: {source}"),
+            ),
+            Err(e) => return Err(e),
+            Ok(Posted::Accepted) => return Ok(()),
+            Ok(Posted::TooLarge) => Error::new(
                 ERROR_RESPONSE_TOO_LARGE,
                 format!(
                     "the response is {} bytes, more than the Runtime API accepts",
                     response.len()
                 ),
             ),
-            Posted::Gone => {
+            Ok(Posted::Gone) => {
                 log_gone(request_id, "response");
                 return Ok(());
             }
-            Posted::Refused(status) => {
+            Ok(Posted::Refused(status)) => {
                 log::error!("the response for {request_id} was refused with HTTP {status}");
                 return Ok(());
             }
@@ -274,12 +332,16 @@ fn answer(
             error
         }
     };
-    match report(&error, |e| api.post_error(invocation, e, scratch))? {
-        Posted::Accepted => {}
-        Posted::Gone => log_gone(request_id, "error report"),
-        refused => {
+    match report(&error, |e| api.post_error(invocation, e, scratch)) {
+        Ok(Posted::Accepted) => {}
+        Ok(Posted::Gone) => log_gone(request_id, "error report"),
+        Ok(refused) => {
             log::error!("the error report for {request_id} was refused ({refused:?}): {error}")
         }
+        Err(ApiError::Transport { source, .. }) if !network_failed(&source) => log::error!(
+            "the error report for {request_id} could not be sent, and never could ({source}): {error}"
+        ),
+        Err(e) => return Err(e),
     }
     Ok(())
 }
@@ -312,6 +374,11 @@ fn stream(
             log_gone(request_id, "streamed response");
             return Ok(());
         }
+        // As for a buffered response: the invocation is answered with the size error.
+        Finished::Posted(Posted::TooLarge) => Error::new(
+            ERROR_RESPONSE_TOO_LARGE,
+            format!("the streamed response was refused as too large after {sent} bytes"),
+        ),
         Finished::Posted(refused) => {
             log::error!(
                 "the streamed response for {request_id} was refused ({refused:?}) after {sent} bytes"

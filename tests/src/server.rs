@@ -48,6 +48,14 @@ pub enum Fault {
     TruncateBody,
     /// Answer normally, one byte at a time with this pause between bytes.
     Trickle(Duration),
+    /// A streamed (chunked) POST: read its head and `after_bytes` bytes of its body (0: none),
+    /// answer early with `status` (recorded as the post's status), or not at all when `None`
+    /// (recorded as 0), then reset the connection without reading the rest, as a server that
+    /// is done with a request does.
+    StreamCut {
+        after_bytes: usize,
+        status: Option<u16>,
+    },
 }
 
 /// An event to hand out on `/next`.
@@ -526,6 +534,34 @@ fn serve_connection(stream: TcpStream, shared: &Shared, connection: usize) -> io
         if matches!(fault, Some(Fault::ResetDuring)) {
             return reset(writer);
         }
+        if let (
+            Some(Fault::StreamCut {
+                after_bytes,
+                status,
+            }),
+            Some(endpoint),
+        ) = (&fault, endpoint)
+        {
+            let body = read_chunks(&mut reader, *after_bytes)?;
+            let status = status.unwrap_or(0);
+            record_post(
+                shared,
+                connection,
+                endpoint,
+                &request_id,
+                &request,
+                body,
+                status,
+            );
+            if status != 0 {
+                let answer =
+                    format!("{{\"errorMessage\":\"fake status {status}\",\"errorType\":\"Fake\"}}");
+                write_answer(&mut writer, status, answer.as_bytes(), None)?;
+                // Time for the answer to arrive before the reset.
+                thread::sleep(Duration::from_millis(50));
+            }
+            return reset(writer);
+        }
         let body = read_body(&mut reader, &request)?;
         let Some(endpoint) = endpoint else {
             write_answer(
@@ -727,7 +763,15 @@ fn record_post(
 }
 
 /// The endpoint a path names (any prefix before `/2018-06-01/` is allowed) and its request id.
+/// A path with a `.` or `..` segment names none: a server resolves those before routing, so the
+/// request would reach another path.
 fn classify(path: &str) -> (Option<Endpoint>, String) {
+    if path
+        .split('/')
+        .any(|segment| segment == "." || segment == "..")
+    {
+        return (None, String::new());
+    }
     let Some(at) = path.find(VERSION_PREFIX) else {
         return (None, String::new());
     };
@@ -856,6 +900,29 @@ fn read_body(reader: &mut impl BufRead, request: &Request) -> io::Result<Body> {
     let _ = &request.method;
     body.bytes.resize(length, 0);
     reader.read_exact(&mut body.bytes)?;
+    Ok(body)
+}
+
+/// Reads chunks of a chunked body until at least `want` bytes of it arrived (no more than that
+/// is asked of the connection beyond the chunk that passes it).
+fn read_chunks(reader: &mut impl BufRead, want: usize) -> io::Result<Body> {
+    let mut body = Body::default();
+    let mut line = String::new();
+    while body.bytes.len() < want {
+        line.clear();
+        reader.read_line(&mut line)?;
+        let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad chunk size"))?;
+        if size == 0 {
+            break;
+        }
+        let start = body.bytes.len();
+        body.bytes.resize(start + size, 0);
+        reader.read_exact(&mut body.bytes[start..])?;
+        body.chunks.push((Duration::ZERO, size));
+        line.clear();
+        reader.read_line(&mut line)?;
+    }
     Ok(body)
 }
 

@@ -293,3 +293,33 @@ fn question_mark_on_any_error_is_reported_with_its_type_in_every_kind_of_handler
         assert!(process.is_running(), "{handler}: {}", process.stderr());
     }
 }
+
+/// Skipped where the per-function binaries run (`--skip unknown_handler_is_an_init_error_listing`
+/// in scripts/test.sh): each holds one handler, which serves any name.
+#[test]
+fn unknown_handler_is_an_init_error_listing_the_names_when_handler_is_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let api = FakeApi::start();
+    api.push(Invocation::new("{}"));
+    let mut env: Vec<(std::ffi::OsString, std::ffi::OsString)> =
+        lambda_blocking_rt_tests::lambda_env(&api, "", &[])
+            .into_iter()
+            .filter(|(k, _)| k != "_HANDLER")
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+    env.push((
+        "_HANDLER".into(),
+        std::ffi::OsStr::from_bytes(b"ech\xffo").to_owned(),
+    ));
+    let mut bootstrap = Bootstrap::spawn(&env);
+    let status = bootstrap.wait_exit(PATIENCE).expect("exits");
+    assert!(!status.success());
+    let posts = api.posts();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0].endpoint, Endpoint::InitError);
+    assert_eq!(posts[0].error_type(), "Runtime.NoSuchHandler");
+    let message = posts[0].error_message();
+    assert!(message.contains("ech\u{fffd}o"), "{message}");
+    assert!(message.contains("fibonacci"), "{message}");
+    assert_eq!(api.next_requests(), 0);
+}

@@ -313,3 +313,206 @@ fn cpu_ticks(pid: u32) -> u64 {
     let fields: Vec<&str> = after_name.split_whitespace().collect();
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
+
+// Issue 18: the runtime's own limits never lose an invocation. Each test failed before it.
+
+/// An error event whose message is `message`, for the `error` and `panic` handlers.
+fn message_event(message: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({ "message": message })).unwrap()
+}
+
+/// The posts for one request id.
+fn posts_for(api: &FakeApi, id: &str) -> Vec<lambda_blocking_rt_tests::Post> {
+    api.posts()
+        .into_iter()
+        .filter(|p| p.request_id == id)
+        .collect()
+}
+
+#[test]
+fn an_error_report_of_131_000_bytes_is_delivered_and_serving_goes_on() {
+    let api = FakeApi::start();
+    let message = "x".repeat(131_000);
+    let big = api.push(Invocation::new(message_event(&message)));
+    let next = api.push_events([&br#"{"message":"second"}"#[..]]);
+    let mut bootstrap = launch(&api, "error", &[]);
+    let answers = api.wait_answers(&[big, next[0].clone()], PATIENCE);
+    assert_eq!(answers[0].error_type(), "DemoError");
+    assert_eq!(answers[0].error_message(), message, "the whole message");
+    let cause = answers[0].header("Lambda-Runtime-Function-Xray-Error-Cause");
+    assert!(
+        cause.is_none_or(|c| serde_json::from_str::<serde_json::Value>(c).is_ok()),
+        "a cause, when sent, is a whole JSON document"
+    );
+    check_served("error", &answers[1], "second");
+    assert_each_answered_once(&api);
+    assert!(bootstrap.is_running(), "{}", bootstrap.stderr());
+}
+
+#[test]
+fn a_panic_message_of_48_kb_of_emoji_is_delivered_and_serving_goes_on() {
+    let api = FakeApi::start();
+    let message = "😀".repeat(12_000);
+    let big = api.push(Invocation::new(message_event(&message)));
+    let next = api.push(Invocation::new(message_event("second")));
+    let mut bootstrap = launch(&api, "panic", &[]);
+    let answers = api.wait_answers(&[big, next], PATIENCE);
+    assert_eq!(answers[0].error_type(), "Runtime.HandlerPanic");
+    assert_eq!(answers[0].error_message(), message);
+    assert_eq!(answers[1].error_message(), "second");
+    assert_each_answered_once(&api);
+    assert!(bootstrap.is_running(), "{}", bootstrap.stderr());
+}
+
+/// A `/next` answer, raw, whose head holds `headers` (and a 2-byte body, `{}`).
+fn raw_next(headers: &str) -> Vec<u8> {
+    format!("HTTP/1.1 200 OK\r\n{headers}Content-Length: 2\r\n\r\n{{}}").into_bytes()
+}
+
+/// Runs the `echo` bootstrap with `fault` on the first `/next`; returns the API, the process,
+/// and the one event queued after it (served by the time this returns).
+fn after_raw_next(answer: Vec<u8>) -> (FakeApi, lambda_blocking_rt_tests::Bootstrap) {
+    let api = FakeApi::start();
+    api.inject(Endpoint::Next, Fault::Raw(answer));
+    let next = api.push_events([&br#"{"message":"second"}"#[..]]);
+    let bootstrap = launch(&api, "echo", &[]);
+    let answers = api.wait_answers(&next, PATIENCE);
+    check_served("echo", &answers[0], "second");
+    (api, bootstrap)
+}
+
+#[test]
+fn next_head_over_64_kib_is_answered_with_an_invalid_event() {
+    let filler = "f".repeat(70_000);
+    let (api, mut bootstrap) = after_raw_next(raw_next(&format!(
+        "Lambda-Runtime-Aws-Request-Id: big-head-1\r\nX-Filler: {filler}\r\n"
+    )));
+    let posts = posts_for(&api, "big-head-1");
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0].endpoint, Endpoint::Error);
+    assert_eq!(posts[0].error_type(), "Runtime.InvalidEvent");
+    assert!(
+        posts[0].error_message().contains("could not be read"),
+        "{}",
+        posts[0].error_message()
+    );
+    assert!(bootstrap.is_running(), "{}", bootstrap.stderr());
+}
+
+#[test]
+fn next_with_more_than_128_headers_is_answered_with_an_invalid_event() {
+    let mut headers = String::from("Lambda-Runtime-Aws-Request-Id: many-headers-1\r\n");
+    for i in 0..140 {
+        headers.push_str(&format!("X-Filler-{i}: {i}\r\n"));
+    }
+    let (api, mut bootstrap) = after_raw_next(raw_next(&headers));
+    let posts = posts_for(&api, "many-headers-1");
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0].error_type(), "Runtime.InvalidEvent");
+    assert!(
+        posts[0].error_message().contains("too many headers"),
+        "{}",
+        posts[0].error_message()
+    );
+    assert!(bootstrap.is_running(), "{}", bootstrap.stderr());
+}
+
+#[test]
+fn next_head_over_64_kib_without_a_request_id_is_one_error_line() {
+    let filler = "f".repeat(70_000);
+    let (api, bootstrap) = after_raw_next(raw_next(&format!("X-Filler: {filler}\r\n")));
+    // Logged before the next poll, but stderr is collected by a thread of its own: waited for.
+    let (_, stderr) = bootstrap.wait_stderr("an invocation was dropped", PATIENCE);
+    let dropped: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("an invocation was dropped"))
+        .collect();
+    assert_eq!(dropped.len(), 1, "{stderr}");
+    assert!(dropped[0].starts_with("[ERROR]"), "{stderr}");
+    assert!(
+        !stderr.contains("retrying"),
+        "not a network failure: {stderr}"
+    );
+    assert_eq!(api.posts().len(), 1, "only the second event's answer");
+}
+
+#[test]
+fn request_id_too_long_for_a_url_is_one_error_line_and_serving_goes_on() {
+    let api = FakeApi::start();
+    // 30 000 bytes in the head; 90 000 percent-encoded in a URL, past the longest URI.
+    let long = "@".repeat(30_000);
+    api.push(Invocation::new("{}").header("Lambda-Runtime-Aws-Request-Id", &long));
+    let next = api.push_events([&br#"{"message":"second"}"#[..]]);
+    let mut bootstrap = launch(&api, "echo", &[]);
+    let answers = api.wait_answers(&next, PATIENCE);
+    check_served("echo", &answers[0], "second");
+    let (_, stderr) = bootstrap.wait_stderr("too long for the URL", PATIENCE);
+    let dropped: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("too long for the URL"))
+        .collect();
+    assert_eq!(dropped.len(), 1, "{stderr}");
+    assert!(dropped[0].starts_with("[ERROR]"), "{stderr}");
+    assert!(
+        !stderr.contains("retrying"),
+        "not a network failure: {stderr}"
+    );
+    assert!(bootstrap.is_running());
+}
+
+#[test]
+fn next_claiming_100_mib_and_sending_10_bytes_does_not_reserve_100_mib() {
+    let api = FakeApi::start();
+    api.inject(
+        Endpoint::Next,
+        Fault::Raw(
+            b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: claim-1\r\nContent-Length: 104857600\r\n\r\n0123456789"
+                .to_vec(),
+        ),
+    );
+    let next = api.push_events([&br#"{"message":"second"}"#[..]]);
+    let mut bootstrap = launch(&api, "echo", &[]);
+    let answers = api.wait_answers(&["claim-1".to_owned(), next[0].clone()], PATIENCE);
+    assert_eq!(answers[0].error_type(), "Runtime.InvalidEvent");
+    check_served("echo", &answers[1], "second");
+    let peak = peak_rss_kib(bootstrap.pid());
+    // A debug build serves echo in a few MiB; the claim would be 100 MiB.
+    assert!(peak < 48 * 1024, "peak RSS {peak} KiB");
+    assert!(bootstrap.is_running());
+}
+
+/// The peak resident set of a process (VmHWM), in KiB, from /proc.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status")
+}
+
+#[test]
+fn request_ids_dot_and_dot_dot_are_answered_on_their_own_path() {
+    let api = FakeApi::start();
+    let ids: Vec<String> = [".", "..", "a b/%?#.."]
+        .into_iter()
+        .map(|id| {
+            api.push(
+                Invocation::new(&br#"{"message":"dots"}"#[..])
+                    .header("Lambda-Runtime-Aws-Request-Id", id),
+            )
+        })
+        .collect();
+    let mut bootstrap = launch(&api, "echo", &[]);
+    let answers = api.wait_answers(&ids, PATIENCE);
+    for answer in &answers {
+        assert_eq!(answer.endpoint, Endpoint::Response, "{answer:?}");
+        assert!(
+            !answer.path.split('/').any(|s| s == "." || s == ".."),
+            "{}",
+            answer.path
+        );
+    }
+    assert_each_answered_once(&api);
+    assert!(bootstrap.is_running());
+}

@@ -127,3 +127,21 @@ fn a_fatal_exit_says_why_on_stderr_even_when_logging_is_off() {
         "{stderr}"
     );
 }
+
+#[test]
+fn text_log_lines_cannot_be_forged_by_a_newline_in_a_panic_message() {
+    let api = FakeApi::start();
+    let ids =
+        api.push_events([&br#"{"message":"boom\n[ERROR] forged line\r\n[INFO] another"}"#[..]]);
+    let bootstrap = launch(&api, "panic", &[]);
+    api.wait_answers(&ids, PATIENCE);
+    let (logged, stderr) = bootstrap.wait_stderr("boom", PATIENCE);
+    assert!(logged, "the panic is logged: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one record, one line: {stderr}");
+    assert!(lines[0].starts_with("[ERROR]"), "{stderr}");
+    assert!(
+        lines[0].contains(r"boom\n[ERROR] forged line\r\n[INFO] another"),
+        "{stderr}"
+    );
+}

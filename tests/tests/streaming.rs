@@ -271,3 +271,131 @@ fn streams_run_concurrently_on_managed_instances() {
         started.elapsed()
     );
 }
+
+// Issue 18: statuses and resets at the start (after the head, before any chunk), in the middle
+// (after two of five lines) and at the end (the whole body read) of a stream. Every invocation
+// gets exactly the answers the status calls for: none more after a 410, an error report after a
+// 413 or a reset, and a 500 ends the process.
+
+/// Where in the stream the fault strikes.
+#[derive(Clone, Copy)]
+enum At {
+    Start,
+    Middle,
+    End,
+}
+
+/// The fault: a status the API answers the stream with, or a reset (`None`).
+fn stream_fault(at: At, status: Option<u16>) -> Fault {
+    match (at, status) {
+        (At::Start, status) => Fault::StreamCut {
+            after_bytes: 0,
+            status,
+        },
+        (At::Middle, status) => Fault::StreamCut {
+            after_bytes: 16,
+            status,
+        },
+        (At::End, Some(status)) => Fault::Status(status),
+        (At::End, None) => Fault::ResetAfter,
+    }
+}
+
+/// Streams five lines, 150 ms apart, with `fault` on the stream; then one more invocation.
+/// Returns the API, the process, the faulted request id and the next one.
+fn faulted_stream(fault: Fault) -> (FakeApi, Bootstrap, String, String) {
+    let api = FakeApi::start();
+    api.inject(Endpoint::Response, fault);
+    let faulted = api.push(Invocation::new(r#"{"chunks":5,"delay_ms":150}"#));
+    let next = api.push(Invocation::new(r#"{"chunks":1}"#));
+    let bootstrap = launch(&api, "stream", &[]);
+    (api, bootstrap, faulted, next)
+}
+
+fn posts_for(api: &FakeApi, id: &str) -> Vec<Post> {
+    api.posts()
+        .into_iter()
+        .filter(|p| p.request_id == id)
+        .collect()
+}
+
+/// 410: the late stream is refused; nothing more is sent for it, and serving goes on.
+fn stream_410_is_the_only_answer(at: At) {
+    let (api, mut bootstrap, late, next) = faulted_stream(stream_fault(at, Some(410)));
+    assert_eq!(api.wait_answers(&[next], PATIENCE)[0].body, b"chunk 0\n");
+    let (logged, stderr) = bootstrap.wait_stderr("already timed out", PATIENCE);
+    assert!(logged && stderr.contains(&late), "{stderr}");
+    let posts = posts_for(&api, &late);
+    assert_eq!(posts.len(), 1, "no second answer after a 410: {posts:#?}");
+    assert_eq!(posts[0].status, 410);
+    assert!(bootstrap.is_running());
+}
+
+/// 413: the stream is refused as too large; the invocation is answered with the size error.
+fn stream_413_becomes_a_size_error(at: At) {
+    let (api, mut bootstrap, refused, next) = faulted_stream(stream_fault(at, Some(413)));
+    let answers = api.wait_answers(&[refused.clone(), next], PATIENCE);
+    assert_eq!(answers[0].endpoint, Endpoint::Error);
+    assert_eq!(answers[0].error_type(), "Function.ResponseSizeTooLarge");
+    assert_eq!(answers[1].body, b"chunk 0\n");
+    assert_eq!(
+        posts_for(&api, &refused).len(),
+        2,
+        "the stream, then the error"
+    );
+    assert!(bootstrap.is_running());
+}
+
+/// 500: a container error ends the process, as on every other request.
+fn stream_500_exits(at: At) {
+    let (api, mut bootstrap, broken, _) = faulted_stream(stream_fault(at, Some(500)));
+    let status = bootstrap.wait_exit(PATIENCE).expect("the runtime exits");
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        bootstrap.stderr().contains("HTTP 500"),
+        "{}",
+        bootstrap.stderr()
+    );
+    let posts = posts_for(&api, &broken);
+    assert_eq!(posts.len(), 1, "nothing sent after the 500: {posts:#?}");
+}
+
+/// A reset: the stream broke without an answer; the invocation is answered with
+/// `Runtime.StreamBroken`, once, and serving goes on.
+fn stream_reset_is_reported_as_broken(at: At) {
+    let (api, mut bootstrap, broken, next) = faulted_stream(stream_fault(at, None));
+    let answers = api.wait_answers(&[broken.clone(), next], PATIENCE);
+    assert_eq!(answers[0].endpoint, Endpoint::Error);
+    assert_eq!(answers[0].error_type(), "Runtime.StreamBroken");
+    assert_eq!(answers[1].body, b"chunk 0\n");
+    let accepted = posts_for(&api, &broken)
+        .iter()
+        .filter(|p| p.accepted())
+        .count();
+    assert_eq!(accepted, 1);
+    assert!(bootstrap.is_running());
+}
+
+macro_rules! stream_rows {
+    ($($name:ident: $check:ident, $at:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            $check($at);
+        }
+    )*};
+}
+
+stream_rows! {
+    stream_410_at_start_is_the_only_answer: stream_410_is_the_only_answer, At::Start;
+    stream_410_in_the_middle_is_the_only_answer: stream_410_is_the_only_answer, At::Middle;
+    stream_410_at_end_is_the_only_answer: stream_410_is_the_only_answer, At::End;
+    stream_413_at_start_becomes_a_size_error: stream_413_becomes_a_size_error, At::Start;
+    stream_413_in_the_middle_becomes_a_size_error: stream_413_becomes_a_size_error, At::Middle;
+    stream_413_at_end_becomes_a_size_error: stream_413_becomes_a_size_error, At::End;
+    stream_500_at_start_exits: stream_500_exits, At::Start;
+    stream_500_in_the_middle_exits: stream_500_exits, At::Middle;
+    stream_500_at_end_exits: stream_500_exits, At::End;
+    stream_reset_at_start_is_reported_as_broken: stream_reset_is_reported_as_broken, At::Start;
+    stream_reset_in_the_middle_is_reported_as_broken: stream_reset_is_reported_as_broken, At::Middle;
+    stream_reset_at_end_is_reported_as_broken: stream_reset_is_reported_as_broken, At::End;
+}

@@ -14,7 +14,7 @@ use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 
 use crate::Error;
-use crate::client::{Invocation, Posted};
+use crate::client::{BaseUrl, Invocation, Posted, wire};
 use crate::error::ApiError;
 use crate::protocol::*;
 
@@ -39,21 +39,10 @@ pub(crate) struct StreamTarget {
 }
 
 impl StreamTarget {
-    /// From the base URL `http://{authority}{path}` that [`crate::config::base_url`] makes.
-    pub(crate) fn new(base: &str) -> StreamTarget {
-        let rest = base.strip_prefix("http://").unwrap_or(base);
-        let (authority, path_base) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        let authority = if authority
-            .rsplit_once(':')
-            .is_some_and(|(_, p)| !p.contains(']'))
-        {
-            authority.to_owned()
-        } else {
-            format!("{authority}:80")
-        };
+    pub(crate) fn new(base: &BaseUrl) -> StreamTarget {
         StreamTarget {
-            authority,
-            path_base: path_base.to_owned(),
+            authority: base.host_port(),
+            path_base: base.path().to_owned(),
             connection: None,
             frame: Vec::new(),
         }
@@ -63,21 +52,7 @@ impl StreamTarget {
     fn connection(&mut self) -> io::Result<&mut TcpStream> {
         let alive = self.connection.as_ref().is_some_and(still_open);
         if !alive {
-            let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
-            let mut connected = None;
-            for addr in self.authority.to_socket_addrs()? {
-                match TcpStream::connect(addr) {
-                    Ok(stream) => {
-                        connected = Some(stream);
-                        break;
-                    }
-                    Err(e) => last = e,
-                }
-            }
-            let stream = connected.ok_or(last)?;
-            // Each chunk goes out when written, not when the kernel has gathered enough.
-            stream.set_nodelay(true)?;
-            self.connection = Some(stream);
+            self.connection = Some(wire::connect(self.authority.to_socket_addrs()?)?);
         }
         self.connection
             .as_mut()
@@ -105,6 +80,9 @@ enum State {
     Open,
     /// The connection failed after the head went out: the stream cannot be finished.
     Broken(io::Error),
+    /// The API answered before the stream ended (410 for a late answer, 413, 500 ...), and
+    /// stopped reading it: that status is the stream's answer.
+    Answered(u16),
 }
 
 /// One invocation's streamed response, written as the handler writes.
@@ -200,9 +178,9 @@ impl<'a> StreamedResponse<'a> {
         head.extend_from_slice(b"POST ");
         head.extend_from_slice(self.target.path_base.as_bytes());
         head.extend_from_slice(PATH_INVOCATION.as_bytes());
-        let mut id = String::new();
-        crate::client::push_percent_encoded(&mut id, self.invocation.request_id);
-        head.extend_from_slice(id.as_bytes());
+        wire::encode_request_id(self.invocation.request_id, |piece| {
+            head.extend_from_slice(piece.as_bytes())
+        });
         head.extend_from_slice(PATH_RESPONSE_SUFFIX.as_bytes());
         head.extend_from_slice(b" HTTP/1.1\r\nHost: ");
         head.extend_from_slice(self.target.authority.as_bytes());
@@ -255,9 +233,10 @@ impl<'a> StreamedResponse<'a> {
                 self.end(None)
             }
             (State::Open, outcome) => self.end(outcome.err()),
+            (State::Answered(status), _) => posted(*status),
             (State::Broken(_), _) => match std::mem::replace(&mut self.state, State::NotStarted) {
                 State::Broken(e) => Ok(Finished::Broken(e)),
-                _ => unreachable!("matched Broken above"),
+                _ => Ok(Finished::Broken(io::Error::other("the stream broke"))),
             },
         }
     }
@@ -285,10 +264,14 @@ impl<'a> StreamedResponse<'a> {
         let Some(connection) = self.target.connection.as_mut() else {
             return Ok(Finished::Broken(io::Error::other("the connection is gone")));
         };
-        let answered = connection
-            .write_all(&self.frame)
-            .and_then(|()| read_answer(connection, &mut self.frame));
-        match answered {
+        if let Err(e) = connection.write_all(&self.frame) {
+            // As for a chunk: an answer that came early says more than the failed write.
+            return match self.early_answer() {
+                Some(status) => posted(status),
+                None => Ok(Finished::Broken(e)),
+            };
+        }
+        match read_answer(connection, &mut self.frame) {
             Ok((status, keep_alive)) => {
                 if !keep_alive {
                     self.target.connection = None;
@@ -330,8 +313,10 @@ impl Write for StreamedResponse<'_> {
             // An empty chunk would end the body.
             return Ok(0);
         }
-        if let State::Broken(e) = &self.state {
-            return Err(io::Error::new(e.kind(), e.to_string()));
+        match &self.state {
+            State::Broken(e) => return Err(io::Error::new(e.kind(), e.to_string())),
+            State::Answered(status) => return Err(answered_early(*status)),
+            _ => {}
         }
         if self.over_limit || self.sent + buf.len() as u64 > MAX_STREAM_BYTES {
             self.over_limit = true;
@@ -355,17 +340,17 @@ impl Write for StreamedResponse<'_> {
                 self.sent += buf.len() as u64;
                 Ok(buf.len())
             }
-            Err(e) => {
-                let e = match self.early_answer() {
-                    Some(status) => io::Error::other(format!(
-                        "the Runtime API ended the stream with HTTP {status}"
-                    )),
-                    None => e,
-                };
-                let returned = io::Error::new(e.kind(), e.to_string());
-                self.state = State::Broken(e);
-                Err(returned)
-            }
+            Err(e) => match self.early_answer() {
+                Some(status) => {
+                    self.state = State::Answered(status);
+                    Err(answered_early(status))
+                }
+                None => {
+                    let returned = io::Error::new(e.kind(), e.to_string());
+                    self.state = State::Broken(e);
+                    Err(returned)
+                }
+            },
         }
     }
 
@@ -374,20 +359,23 @@ impl Write for StreamedResponse<'_> {
     }
 }
 
+/// What the handler's next write is told once the API answered the stream early.
+fn answered_early(status: u16) -> io::Error {
+    io::Error::other(format!(
+        "the Runtime API ended the stream with HTTP {status}"
+    ))
+}
+
+/// The stream's answer, mapped as every answer is (`wire::posted`).
 fn posted(status: u16) -> Result<Finished, ApiError> {
-    Ok(Finished::Posted(match status {
-        200..=299 => Posted::Accepted,
-        410 => Posted::Gone,
-        413 => Posted::TooLarge,
-        500..=599 => {
-            return Err(ApiError::Fatal {
-                endpoint: ENDPOINT,
-                status,
-                body: String::new(),
-            });
-        }
-        other => Posted::Refused(other),
-    }))
+    match wire::posted(status) {
+        Some(posted) => Ok(Finished::Posted(posted)),
+        None => Err(ApiError::Fatal {
+            endpoint: ENDPOINT,
+            status,
+            body: String::new(),
+        }),
+    }
 }
 
 /// Reads the answer to the stream: its status, and whether the connection stays open. The body
@@ -530,7 +518,7 @@ mod tests {
     /// 202 once its last chunk has come.
     fn accepting_api(streams: usize) -> (String, std::thread::JoinHandle<()>) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}/2018-06-01", listener.local_addr().unwrap());
+        let base = format!("http://{}", listener.local_addr().unwrap());
         let api = std::thread::spawn(move || {
             let (mut connection, _) = listener.accept().unwrap();
             let mut seen = Vec::new();
@@ -553,7 +541,7 @@ mod tests {
     #[test]
     fn the_frame_buffer_outlives_a_stream_for_the_next_one() {
         let (base, api) = accepting_api(2);
-        let mut target = StreamTarget::new(&base);
+        let mut target = StreamTarget::new(&crate::config::base_url(&base).unwrap());
         let invocation = Invocation {
             request_id: "req-1",
             invocation_id: None,
@@ -575,19 +563,18 @@ mod tests {
 
     #[test]
     fn target_splits_the_base_url() {
-        let t = StreamTarget::new("http://127.0.0.1:9001/2018-06-01");
+        let target = |address: &str| StreamTarget::new(&crate::config::base_url(address).unwrap());
+        let t = target("127.0.0.1:9001");
         assert_eq!(
             (t.authority.as_str(), t.path_base.as_str()),
             ("127.0.0.1:9001", "/2018-06-01")
         );
-        let t = StreamTarget::new("http://[::1]:9000/.rt/fn/2018-06-01");
+        let t = target("http://[::1]:9000/.rt/fn");
         assert_eq!(
             (t.authority.as_str(), t.path_base.as_str()),
             ("[::1]:9000", "/.rt/fn/2018-06-01")
         );
-        let t = StreamTarget::new("http://host/2018-06-01");
-        assert_eq!(t.authority, "host:80");
-        let t = StreamTarget::new("http://[::1]/2018-06-01");
-        assert_eq!(t.authority, "[::1]:80");
+        assert_eq!(target("http://host").authority, "host:80");
+        assert_eq!(target("http://[::1]").authority, "[::1]:80");
     }
 }
