@@ -76,7 +76,7 @@ expect_usage_error "--bin without --manifest-path exits 2" "--bin goes with --ma
 expect_usage_error "the tool's options without --manifest-path exit 2" "--features goes with --manifest-path" --features x
 expect_usage_error "--function with --manifest-path exits 2" "--function names a shipped function" \
     --manifest-path bootstrap/Cargo.toml --function echo
-check "--help prints usage and exits 0" bash -c "'$build' --help | grep -q '^Usage: scripts/build.sh'"
+check "--help prints usage and exits 0" bash -c "'$build' --help | grep '^Usage: scripts/build.sh' >/dev/null"
 
 # expect_tool_error NAME PATTERN ARGS...: the tool refuses with exit 1 and one line on stderr.
 expect_tool_error() {
@@ -104,12 +104,15 @@ else
 fi
 sed -n '/^bin  *arch/,/^$/p' "$scratch/build1.log"
 
+# The pipes below end in `grep PATTERN >/dev/null`, not `grep -q`: -q exits at the first match,
+# and the writer then dies of SIGPIPE if it had more to write, which pipefail reports as a
+# failure of the whole check (seen under load: unzip -Z's summary line after the matching one).
 # zip_is_lambda_package ZIP BINARY: bootstrap alone at the root, a regular file with mode 0755
 # made on Unix (zipinfo: "-rwxr-xr-x ... unx"), deflated, the same bytes as the binary.
 zip_is_lambda_package() {
     local zip=$1 binary=$2
     [[ $(unzip -Z1 "$zip") == bootstrap ]] &&
-        unzip -Z "$zip" | grep -Eq '^-rwxr-xr-x +[0-9.]+ unx +[0-9]+ [a-z-]+ +def[NXFS] .* bootstrap$' &&
+        unzip -Z "$zip" | grep -E '^-rwxr-xr-x +[0-9.]+ unx +[0-9]+ [a-z-]+ +def[NXFS] .* bootstrap$' >/dev/null &&
         unzip -p "$zip" bootstrap | cmp -s - "$binary"
 }
 # elf_is_static_for FILE ARCH: an ELF for ARCH with no interpreter and no shared libraries.
@@ -117,9 +120,9 @@ elf_is_static_for() {
     local file=$1 arch=$2 machine description
     if command -v readelf >/dev/null; then
         machine=$([[ $arch == x86_64 ]] && echo "Advanced Micro Devices X86-64" || echo AArch64)
-        readelf -h "$file" | grep -q "Machine: *$machine" &&
-            ! readelf -l "$file" | grep -q INTERP &&
-            ! readelf -d "$file" | grep -q NEEDED
+        readelf -h "$file" | grep "Machine: *$machine" >/dev/null &&
+            ! readelf -l "$file" | grep INTERP >/dev/null &&
+            ! readelf -d "$file" | grep NEEDED >/dev/null
     else
         machine=$([[ $arch == x86_64 ]] && echo "x86-64" || echo "ARM aarch64")
         description=$(file -b "$file")
