@@ -113,7 +113,12 @@ impl ExtensionApi {
     pub fn from_env() -> Result<ExtensionApi, ExtensionApiError> {
         let value = std::env::var(ENV_RUNTIME_API)
             .map_err(|_| ExtensionApiError::Address(AddressError::Missing.to_string()))?;
-        let base = crate::config::base_url(&value)
+        ExtensionApi::at(&value)
+    }
+
+    /// The API at `address`, written as `AWS_LAMBDA_RUNTIME_API` would be.
+    pub fn at(address: &str) -> Result<ExtensionApi, ExtensionApiError> {
+        let base = crate::config::base_url(address)
             .map_err(|e| ExtensionApiError::Address(e.to_string()))?;
         Ok(ExtensionApi::new(&base))
     }
