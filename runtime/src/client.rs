@@ -72,6 +72,7 @@ pub(crate) enum Next {
     },
 }
 
+pub(crate) mod extension;
 mod streamed;
 mod transport;
 mod wire;
@@ -93,27 +94,7 @@ pub(crate) struct RuntimeApi {
 
 impl RuntimeApi {
     pub(crate) fn new(base: BaseUrl) -> Self {
-        let config = Agent::config_builder()
-            // Statuses are protocol answers here, not errors.
-            .http_status_as_error(false)
-            // The Runtime API is local: never go through a proxy from the environment.
-            .proxy(None)
-            // One connection, kept however long the function sits frozen between invocations.
-            // No read timeout: `/next` can legitimately block for hours.
-            .max_idle_connections(1)
-            .max_idle_connections_per_host(1)
-            .max_idle_age(Duration::from_secs(365 * 24 * 3600))
-            .user_agent(concat!("lambda-blocking-rt/", env!("CARGO_PKG_VERSION")))
-            // No `Accept: */*`: the Runtime API ignores it, and each header ureq adds is parsed,
-            // hashed into a map and formatted again on every request.
-            .accept("")
-            .build();
-        // Plain TCP on a transport of this crate's (see `transport`), and a resolver on the
-        // calling thread, are all the Runtime API needs. ureq's defaults add proxy and TLS
-        // connectors and a resolver that can time out on a helper thread: code this runtime
-        // never runs, and 59 KB of every binary. (These are ureq's `unversioned` traits: a minor
-        // ureq release may change them; Cargo.lock pins it.)
-        let agent = Agent::with_parts(config, RuntimeConnector, InlineResolver::default());
+        let agent = runtime_agent();
         let next_uri = format!("{}{PATH_NEXT}", base.as_str()).parse().ok();
         RuntimeApi {
             agent,
@@ -234,6 +215,32 @@ impl RuntimeApi {
     pub(crate) fn can_address(&self, request_id: &str) -> bool {
         self.base.can_address(request_id)
     }
+}
+
+/// The HTTP client every conversation with the local API uses (Runtime, Extensions and Telemetry
+/// APIs alike): statuses are answers, no proxy, one keep-alive connection, no read timeout.
+pub(crate) fn runtime_agent() -> Agent {
+    let config = Agent::config_builder()
+        // Statuses are protocol answers here, not errors.
+        .http_status_as_error(false)
+        // The Runtime API is local: never go through a proxy from the environment.
+        .proxy(None)
+        // One connection, kept however long the function sits frozen between invocations.
+        // No read timeout: `/next` can legitimately block for hours.
+        .max_idle_connections(1)
+        .max_idle_connections_per_host(1)
+        .max_idle_age(Duration::from_secs(365 * 24 * 3600))
+        .user_agent(concat!("lambda-blocking-rt/", env!("CARGO_PKG_VERSION")))
+        // No `Accept: */*`: the Runtime API ignores it, and each header ureq adds is parsed,
+        // hashed into a map and formatted again on every request.
+        .accept("")
+        .build();
+    // Plain TCP on a transport of this crate's (see `transport`), and a resolver on the
+    // calling thread, are all the Runtime API needs. ureq's defaults add proxy and TLS
+    // connectors and a resolver that can time out on a helper thread: code this runtime
+    // never runs, and 59 KB of every binary. (These are ureq's `unversioned` traits: a minor
+    // ureq release may change them; Cargo.lock pins it.)
+    Agent::with_parts(config, RuntimeConnector, InlineResolver::default())
 }
 
 /// Resolves on the calling thread, as ureq's `DefaultResolver` does when no resolve timeout is

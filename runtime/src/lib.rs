@@ -54,6 +54,13 @@ mod stream;
 #[cfg(feature = "http")]
 pub mod web;
 
+/// The Extensions and Telemetry API client the `lambda-blocking-ext` crate is built on; not
+/// part of this crate's API (it may change in any release). Use `lambda-blocking-ext`.
+#[doc(hidden)]
+pub mod extension_api {
+    pub use crate::client::extension::{ErrorPhase, ExtensionApi, ExtensionApiError, Registration};
+}
+
 pub use context::Context;
 pub use error::Error;
 pub use handler::{BoxedHandler, Handler, Json, json};

@@ -13,6 +13,22 @@ pub(crate) const PATH_ERROR_SUFFIX: &str = "/error";
 /// `POST`: reports a failure before the first `/next`.
 pub(crate) const PATH_INIT_ERROR: &str = "/runtime/init/error";
 
+/// The Extensions API (`/2020-01-01/extension/...`) and the Telemetry API, on the same host as
+/// the Runtime API.
+pub(crate) const PATH_EXTENSION_REGISTER: &str = "/2020-01-01/extension/register";
+pub(crate) const PATH_EXTENSION_NEXT: &str = "/2020-01-01/extension/event/next";
+pub(crate) const PATH_EXTENSION_INIT_ERROR: &str = "/2020-01-01/extension/init/error";
+pub(crate) const PATH_EXTENSION_EXIT_ERROR: &str = "/2020-01-01/extension/exit/error";
+pub(crate) const PATH_TELEMETRY: &str = "/2022-07-01/telemetry";
+/// Sent on `/register`: the extension's name (an external one's is its file name).
+pub(crate) const HEADER_EXTENSION_NAME: &str = "Lambda-Extension-Name";
+/// Given by `/register`, sent back on every later call of the extension's.
+pub(crate) const HEADER_EXTENSION_IDENTIFIER: &str = "Lambda-Extension-Identifier";
+/// Sent on `/register` to ask for the account id in its answer.
+pub(crate) const HEADER_EXTENSION_ACCEPT_FEATURE: &str = "Lambda-Extension-Accept-Feature";
+/// Sent on `/init/error` and `/exit/error`: `Category.Reason`.
+pub(crate) const HEADER_EXTENSION_ERROR_TYPE: &str = "Lambda-Extension-Function-Error-Type";
+
 /// The headers of the `/next` answer the runtime reads, in lower case as `HeaderName`s are kept,
 /// so one pass over the answer's headers finds them with `==` (`context::NextHeaders`, whose
 /// slots follow this order).

@@ -81,7 +81,7 @@ where
     install_panic_hook();
     // Alive until the runtime returns: see `heap`.
     let _small_classes = crate::heap::keep_small_classes();
-    crate::shutdown::install();
+    crate::shutdown::install(&base);
     let mut api = RuntimeApi::new(base.clone());
 
     let handler = match catch_unwind(AssertUnwindSafe(init)) {
@@ -90,7 +90,8 @@ where
         Err(payload) => return fail_init(&mut api, panic_error(&*payload)),
     };
     // SAFETY: no handler code has run yet, and the runtime has started no thread that reads the
-    // environment (the shutdown hook thread, if any, only waits on its socket).
+    // environment (the shutdown hook thread, if any, only waits on its socket; the internal
+    // extension's thread resolved the API's address, once, before `install` returned).
     unsafe { std::env::remove_var(ENV_TRACE_ID) };
     if workers.get() == 1 {
         let Err(e) = serve(&mut api, handler, TraceEnv::Set);

@@ -2,8 +2,14 @@
 //! (Ctrl-C in a local run), run the user's hook if there is one, then exit 0.
 //!
 //! Without a hook the signal handler ends the process itself (`_exit(0)` is async-signal-safe),
-//! so the common case costs no thread. With a hook, a small thread waits on a socket pair the
-//! handler writes the signal number to, and runs the hook outside signal context.
+//! so the common case costs no thread and no request. With a hook, a small thread waits on a
+//! socket pair the handler writes the signal number to, and runs the hook outside signal context.
+//!
+//! Lambda sends SIGTERM to the runtime only when at least one extension is registered; otherwise
+//! the process is simply killed and the hook never runs. So with a hook, the runtime registers an
+//! internal extension of its own during init, for no events (an internal extension may not take
+//! SHUTDOWN), and a thread keeps it polling `/extension/event/next`, which Init waits for and
+//! which never holds up an invocation.
 
 use std::io::Read;
 use std::os::fd::IntoRawFd;
@@ -12,11 +18,17 @@ use std::os::unix::net::UnixStream;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI32, Ordering};
 
+use crate::client::BaseUrl;
+use crate::client::extension::ExtensionApi;
+
 const SIGINT: c_int = 2;
 const SIGTERM: c_int = 15;
 
 type Hook = Box<dyn FnOnce() + Send>;
-type StartHookThread = fn() -> std::io::Result<()>;
+type StartHookThread = fn(&BaseUrl) -> std::io::Result<()>;
+
+/// The internal extension's name: any name will do for an internal one.
+const INTERNAL_EXTENSION_NAME: &str = "lambda-blocking-rt-shutdown";
 
 static HOOK: Mutex<Option<Hook>> = Mutex::new(None);
 /// Set by `on_shutdown` only, so a binary that registers no hook links no thread spawning
@@ -45,11 +57,12 @@ pub fn on_shutdown(hook: impl FnOnce() + Send + 'static) {
     *START_HOOK_THREAD.lock().unwrap_or_else(|e| e.into_inner()) = Some(start_hook_thread);
 }
 
-/// Installs the signal handlers; called once by `run` before init.
-pub(crate) fn install() {
+/// Installs the signal handlers, and with a hook registers the internal extension; called once
+/// by `run` before init, so before the first `/next`.
+pub(crate) fn install(base: &BaseUrl) {
     let start = *START_HOOK_THREAD.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(start) = start {
-        if let Err(e) = start() {
+        if let Err(e) = start(base) {
             log::warn!("the shutdown hook cannot run ({e}); SIGTERM will exit without it");
         }
     }
@@ -60,7 +73,8 @@ pub(crate) fn install() {
     }
 }
 
-fn start_hook_thread() -> std::io::Result<()> {
+fn start_hook_thread(base: &BaseUrl) -> std::io::Result<()> {
+    register_internal_extension(base);
     let (mut reader, writer) = UnixStream::pair()?;
     std::thread::Builder::new()
         .name("lambda-blocking-rt-shutdown".into())
@@ -82,6 +96,56 @@ fn start_hook_thread() -> std::io::Result<()> {
         })?;
     WAKE_FD.store(writer.into_raw_fd(), Ordering::SeqCst);
     Ok(())
+}
+
+/// Registers the internal extension and starts the thread that polls its `/event/next`; returns
+/// once registration is over (whatever its outcome), so it happens before the first `/next`.
+/// A failure is logged and the function serves as without it: a 404 (no Extensions API, a local
+/// emulator) at DEBUG, anything else at WARN, since then the hook will not run on Lambda.
+fn register_internal_extension(base: &BaseUrl) {
+    let (registered, outcome) = std::sync::mpsc::channel::<()>();
+    let mut api = ExtensionApi::new(base);
+    let spawned = std::thread::Builder::new()
+        .name("lambda-blocking-rt-extension".into())
+        // ureq's calls go deeper than the hook thread's read; pages only count when touched.
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let registration = api.register(INTERNAL_EXTENSION_NAME, &[], false);
+            let _ = registered.send(());
+            let identifier = match registration {
+                Ok(registration) => registration.identifier,
+                Err(e) if e.status() == Some(404) => {
+                    log::debug!(
+                        "no Extensions API here (POST /extension/register answered 404, as a local emulator does): the shutdown hook runs when the process gets SIGTERM or SIGINT"
+                    );
+                    return;
+                }
+                Err(e) => {
+                    log::warn!(
+                        "the internal extension for the shutdown hook could not register ({e}): Lambda sends SIGTERM only to a runtime with an extension, so the hook may not run there"
+                    );
+                    return;
+                }
+            };
+            // Registered for no events: nothing ever arrives, but Init ends only once this
+            // has asked. An answer (none is expected) is taken as done with, and asked again.
+            let mut event = Vec::new();
+            loop {
+                if let Err(e) = api.next_event(&identifier, &mut event) {
+                    log::warn!("the shutdown hook's internal extension stopped polling: {e}");
+                    return;
+                }
+            }
+        });
+    match spawned {
+        // Err: the thread ended before it sent, which it does not do; nothing to wait for.
+        Ok(_) => {
+            let _ = outcome.recv();
+        }
+        Err(e) => log::warn!(
+            "the internal extension for the shutdown hook could not start ({e}): Lambda sends SIGTERM only to a runtime with an extension, so the hook may not run there"
+        ),
+    }
 }
 
 extern "C" fn on_signal(signo: c_int) {

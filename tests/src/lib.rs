@@ -10,7 +10,9 @@ mod server;
 pub mod soak;
 
 pub use built::{BuiltBinary, required_env};
-pub use process::{Bootstrap, bootstrap_path, function_binary_path, test_binary_path};
+pub use process::{
+    Bootstrap, bootstrap_path, extension_binary_path, function_binary_path, test_binary_path,
+};
 pub use server::{Endpoint, FakeApi, Fault, Invocation, Post};
 
 /// Reads a fixture file from `tests/fixtures/`.

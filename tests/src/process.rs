@@ -48,6 +48,22 @@ pub fn function_binary_path(name: &str) -> PathBuf {
         .to_path_buf()
 }
 
+/// A binary of the extension crate (`extension/src/bin/<name>.rs`), built on first use; it keeps
+/// its name, which an external extension registers under.
+pub fn extension_binary_path(name: &str) -> PathBuf {
+    escargot::CargoBuild::new()
+        .manifest_path(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../extension/Cargo.toml"
+        ))
+        .bin(name)
+        .current_release()
+        .run()
+        .unwrap_or_else(|e| panic!("building {name}: {e}"))
+        .path()
+        .to_path_buf()
+}
+
 /// A binary of this test crate (a user's function written with `lambda-blocking-rt`), built on first use.
 pub fn test_binary_path(name: &str) -> PathBuf {
     escargot::CargoBuild::new()

@@ -1,4 +1,7 @@
 //! The fake Runtime API: queues invocations, records every answer, and misbehaves on demand.
+//! It serves the Extensions and Telemetry APIs beside it, as Lambda does on the same address:
+//! registrations get an identifier, `/event/next` is held until an event is pushed, and
+//! invocations are handed out only once every registered extension has polled (Init is over).
 
 use std::collections::{HashSet, VecDeque};
 use std::io::{self, BufRead, BufReader, Write};
@@ -10,13 +13,23 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const VERSION_PREFIX: &str = "/2018-06-01/";
 
-/// The Runtime API endpoints.
+/// The Runtime API endpoints, and the Extensions and Telemetry APIs' beside them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Endpoint {
     Next,
     Response,
     Error,
     InitError,
+    /// `POST /2020-01-01/extension/register`
+    ExtensionRegister,
+    /// `GET /2020-01-01/extension/event/next`
+    ExtensionNext,
+    /// `POST /2020-01-01/extension/init/error`
+    ExtensionInitError,
+    /// `POST /2020-01-01/extension/exit/error`
+    ExtensionExitError,
+    /// `PUT /2022-07-01/telemetry`
+    TelemetrySubscribe,
 }
 
 impl Endpoint {
@@ -26,7 +39,19 @@ impl Endpoint {
         Endpoint::Error,
         Endpoint::InitError,
     ];
+
+    /// An endpoint of the Extensions or Telemetry API.
+    pub fn is_extension(self) -> bool {
+        !matches!(
+            self,
+            Endpoint::Next | Endpoint::Response | Endpoint::Error | Endpoint::InitError
+        )
+    }
 }
+
+/// The body `/extension/register` answers with.
+const REGISTER_ANSWER: &[u8] =
+    br#"{"functionName":"test-function","functionVersion":"$LATEST","handler":"bootstrap"}"#;
 
 /// One way of misbehaving, applied to the next request for an endpoint.
 #[derive(Debug, Clone)]
@@ -152,6 +177,8 @@ pub struct Post {
     pub chunks: Vec<(Duration, usize)>,
     /// The number of the connection it came on (connections are numbered from 1 as accepted).
     pub connection: usize,
+    /// How many `/runtime/invocation/next` polls had arrived before this request.
+    pub next_polls_before: usize,
 }
 
 impl Post {
@@ -223,6 +250,17 @@ struct State {
     max_waiting_polls: usize,
     /// Answers (POSTs to `/response` and `/error`) held back until enough wait together.
     gate: Option<Gate>,
+    /// Every request to the Extensions and Telemetry APIs (GETs and PUTs too), in order.
+    extension_requests: Vec<Post>,
+    /// Events for `/extension/event/next`, handed out in order.
+    extension_events: VecDeque<Vec<u8>>,
+    /// The identifiers handed out by `/register`, and those that polled `/event/next` since.
+    registered: Vec<String>,
+    polled: HashSet<String>,
+    /// `/event/next` polls waiting for an event right now.
+    waiting_extension_polls: usize,
+    /// Answer every Extensions and Telemetry API request with 404, as a local emulator does.
+    extensions_absent: bool,
 }
 
 /// Holds the next `size` answers back until all of them have arrived, so the test knows that
@@ -354,6 +392,44 @@ impl FakeApi {
     /// Faults injected but not yet triggered.
     pub fn pending_faults(&self) -> usize {
         self.shared.lock().faults.len()
+    }
+
+    /// Every request to the Extensions and Telemetry APIs so far (`/event/next` recorded when
+    /// it arrives, before it is answered).
+    pub fn extension_requests(&self) -> Vec<Post> {
+        self.shared.lock().extension_requests.clone()
+    }
+
+    /// Waits until `pred` holds for the Extensions and Telemetry API requests, or `limit`
+    /// passes; returns the requests.
+    pub fn wait_extension_requests(
+        &self,
+        limit: Duration,
+        pred: impl Fn(&[Post]) -> bool,
+    ) -> Vec<Post> {
+        self.wait_until(limit, |state| pred(&state.extension_requests))
+            .extension_requests
+            .clone()
+    }
+
+    /// Queues an event (JSON) for `/extension/event/next`.
+    pub fn push_extension_event(&self, event: impl Into<Vec<u8>>) {
+        self.shared.lock().extension_events.push_back(event.into());
+        self.shared.changed.notify_all();
+    }
+
+    /// Waits until `n` `/extension/event/next` polls wait for an event at once; false when
+    /// `limit` passed first.
+    pub fn wait_extension_polls(&self, n: usize, limit: Duration) -> bool {
+        self.wait_until(limit, |state| state.waiting_extension_polls >= n)
+            .waiting_extension_polls
+            >= n
+    }
+
+    /// From now on, every Extensions and Telemetry API request is answered 404, as by a local
+    /// emulator that has no such API.
+    pub fn without_extensions_api(&self) {
+        self.shared.lock().extensions_absent = true;
     }
 
     /// Every POST received so far.
@@ -575,7 +651,7 @@ fn serve_connection(stream: TcpStream, shared: &Shared, connection: usize) -> io
         if endpoint == Endpoint::Next {
             shared.lock().next_requests += 1;
             shared.changed.notify_all();
-        } else if endpoint != Endpoint::InitError {
+        } else if endpoint != Endpoint::InitError && !endpoint.is_extension() {
             wait_at_gate(shared);
         }
         match fault {
@@ -613,7 +689,11 @@ fn serve_connection(stream: TcpStream, shared: &Shared, connection: usize) -> io
             Some(Fault::Trickle(pause)) => Some(*pause),
             _ => None,
         };
-        if endpoint == Endpoint::Next {
+        if endpoint.is_extension() {
+            if !serve_extension(&mut writer, shared, connection, endpoint, &request, body)? {
+                return close(writer);
+            }
+        } else if endpoint == Endpoint::Next {
             let Some(invocation) = wait_invocation(shared, connection) else {
                 return close(writer);
             };
@@ -687,10 +767,14 @@ fn wait_invocation(shared: &Shared, connection: usize) -> Option<Invocation> {
     let mut state = shared.lock();
     let mut waiting = false;
     loop {
+        // Init is over only when every registered extension has polled `/event/next`.
+        let init_done = state.registered.iter().all(|id| state.polled.contains(id));
         let taken = if shared.stop.load(Ordering::SeqCst) {
             Some(None)
-        } else {
+        } else if init_done {
             state.queue.pop_front().map(Some)
+        } else {
+            None
         };
         if let Some(taken) = taken {
             if waiting {
@@ -747,6 +831,7 @@ fn record_post(
     body: Body,
     status: u16,
 ) {
+    let mut state = shared.lock();
     let post = Post {
         endpoint,
         request_id: request_id.to_owned(),
@@ -757,9 +842,115 @@ fn record_post(
         trailers: body.trailers,
         chunks: body.chunks,
         connection,
+        next_polls_before: state.next_requests,
     };
-    shared.lock().posts.push(post);
+    if endpoint.is_extension() {
+        state.extension_requests.push(post);
+    } else {
+        state.posts.push(post);
+    }
+    drop(state);
     shared.changed.notify_all();
+}
+
+/// Answers a request to the Extensions or Telemetry API, recording it; false when the server
+/// is stopping and the connection should close.
+fn serve_extension(
+    writer: &mut TcpStream,
+    shared: &Shared,
+    connection: usize,
+    endpoint: Endpoint,
+    request: &Request,
+    body: Body,
+) -> io::Result<bool> {
+    let identifier = request
+        .headers
+        .iter()
+        .find(|(n, _)| n == "lambda-extension-identifier")
+        .map(|(_, v)| v.clone());
+    let (absent, known) = {
+        let state = shared.lock();
+        let known = identifier
+            .as_ref()
+            .is_some_and(|id| state.registered.contains(id));
+        (state.extensions_absent, known)
+    };
+    let record = |status| record_post(shared, connection, endpoint, "", request, body, status);
+    if absent {
+        record(404);
+        write_answer(writer, 404, b"404 page not found", None)?;
+        return Ok(true);
+    }
+    if endpoint != Endpoint::ExtensionRegister && !known {
+        record(403);
+        write_answer(
+            writer,
+            403,
+            b"{\"errorMessage\":\"missing or unknown Lambda-Extension-Identifier\",\"errorType\":\"Extension.InvalidExtensionIdentifier\"}",
+            None,
+        )?;
+        return Ok(true);
+    }
+    match endpoint {
+        Endpoint::ExtensionRegister => {
+            let identifier = {
+                let mut state = shared.lock();
+                let id = format!(
+                    "ext-{:04}-{}",
+                    state.registered.len() + 1,
+                    std::process::id()
+                );
+                state.registered.push(id.clone());
+                id
+            };
+            record(200);
+            let headers = [("Lambda-Extension-Identifier", identifier.as_str())];
+            let answer = REGISTER_ANSWER;
+            write_http(writer, 200, &headers, answer, answer.len(), None)?;
+        }
+        Endpoint::ExtensionNext => {
+            if let Some(id) = identifier {
+                shared.lock().polled.insert(id);
+            }
+            record(200);
+            let Some(event) = wait_extension_event(shared) else {
+                return Ok(false);
+            };
+            write_answer(writer, 200, &event, None)?;
+        }
+        Endpoint::ExtensionInitError | Endpoint::ExtensionExitError => {
+            record(202);
+            write_answer(writer, 202, b"{\"status\":\"OK\"}", None)?;
+        }
+        _ => {
+            record(200);
+            write_answer(writer, 200, b"\"OK\"", None)?;
+        }
+    }
+    Ok(true)
+}
+
+/// Takes the next queued extension event, waiting for one; `None` when the server stops.
+fn wait_extension_event(shared: &Shared) -> Option<Vec<u8>> {
+    let mut state = shared.lock();
+    state.waiting_extension_polls += 1;
+    shared.changed.notify_all();
+    let event = loop {
+        if shared.stop.load(Ordering::SeqCst) {
+            break None;
+        }
+        if let Some(event) = state.extension_events.pop_front() {
+            break Some(event);
+        }
+        state = shared
+            .changed
+            .wait_timeout(state, Duration::from_millis(100))
+            .unwrap()
+            .0;
+    };
+    state.waiting_extension_polls -= 1;
+    shared.changed.notify_all();
+    event
 }
 
 /// The endpoint a path names (any prefix before `/2018-06-01/` is allowed) and its request id.
@@ -771,6 +962,27 @@ fn classify(path: &str) -> (Option<Endpoint>, String) {
         .any(|segment| segment == "." || segment == "..")
     {
         return (None, String::new());
+    }
+    // The Extensions and Telemetry APIs, under any prefix.
+    const EXTENSION_PATHS: [(&str, Endpoint); 5] = [
+        (
+            "/2020-01-01/extension/register",
+            Endpoint::ExtensionRegister,
+        ),
+        ("/2020-01-01/extension/event/next", Endpoint::ExtensionNext),
+        (
+            "/2020-01-01/extension/init/error",
+            Endpoint::ExtensionInitError,
+        ),
+        (
+            "/2020-01-01/extension/exit/error",
+            Endpoint::ExtensionExitError,
+        ),
+        ("/2022-07-01/telemetry", Endpoint::TelemetrySubscribe),
+    ];
+    let trimmed = path.trim_end_matches('/');
+    if let Some((_, endpoint)) = EXTENSION_PATHS.iter().find(|(p, _)| trimmed.ends_with(p)) {
+        return (Some(*endpoint), String::new());
     }
     let Some(at) = path.find(VERSION_PREFIX) else {
         return (None, String::new());

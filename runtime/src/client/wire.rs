@@ -41,6 +41,12 @@ impl BaseUrl {
         &self.url
     }
 
+    /// `http://{authority}{prefix}`: where every API version's paths start (the Runtime API's
+    /// `/2018-06-01`, the Extensions API's `/2020-01-01`, the Telemetry API's `/2022-07-01`).
+    pub(crate) fn root(&self) -> &str {
+        &self.url[..self.url.len() - crate::protocol::API_VERSION.len()]
+    }
+
     /// The path every endpoint is under, e.g. `/2018-06-01` or `/.rt/fn/2018-06-01`.
     pub(crate) fn path(&self) -> &str {
         &self.url[self.path_start..]
@@ -247,6 +253,7 @@ mod tests {
             (b.path(), b.host_port().as_str()),
             ("/.rt/fn/2018-06-01", "[::1]:80")
         );
+        assert_eq!(b.root(), "http://[::1]/.rt/fn");
     }
 
     #[test]
