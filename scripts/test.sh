@@ -106,13 +106,21 @@ tiny_x86_64() {
 # Crates that compile C (tests/native-crates: rustls on ring, a bundled SQLite, zstd, a vendored
 # OpenSSL, mimalloc), built by cargo lambda-zip for both arches (it installs zig on first need),
 # each binary run against the fake Runtime API: x86_64 natively, arm64 under qemu.
+#
+# Both steps build in one target dir, target/c-deps: what the two crates share (the runtime, ring,
+# rustls, serde, the build scripts' own dependencies) is compiled once.
+C_DEPS_TARGET="$PWD/target/c-deps"
+lambda_zip_in_c_deps() { # the tool from this checkout (built in target/), building in target/c-deps
+    cargo build --quiet --locked -p cargo-lambda-zip
+    local tool="${CARGO_TARGET_DIR:-target}/debug/cargo-lambda-zip"
+    CARGO_TARGET_DIR="$C_DEPS_TARGET" "$tool" "$@"
+}
 native_crates() {
     ensure_commands qemu-aarch64-static:qemu-user-static
-    cargo run --quiet --locked -p cargo-lambda-zip -- \
-        --manifest-path tests/native-crates/Cargo.toml --locked
+    lambda_zip_in_c_deps --manifest-path tests/native-crates/Cargo.toml --locked
     local arch
     for arch in x86_64 arm64; do
-        NATIVE_LAMBDA_DIR="$PWD/tests/native-crates/target/lambda" NATIVE_ARCH="$arch" \
+        NATIVE_LAMBDA_DIR="$C_DEPS_TARGET/lambda" NATIVE_ARCH="$arch" \
             cargo test --locked -p lambda-blocking-rt-tests --test native_crates -- --ignored
     done
 }
@@ -124,11 +132,10 @@ dynamodb_example() {
     ensure_venv 'moto[server]'
     ensure_commands qemu-aarch64-static:qemu-user-static
     cargo test --manifest-path examples/dynamodb/Cargo.toml --locked
-    cargo run --quiet --locked -p cargo-lambda-zip -- \
-        --manifest-path examples/dynamodb/Cargo.toml --locked
+    lambda_zip_in_c_deps --manifest-path examples/dynamodb/Cargo.toml --locked
     local arch
     for arch in x86_64 arm64; do
-        DYNAMODB_LAMBDA_DIR="$PWD/examples/dynamodb/target/lambda" DYNAMODB_ARCH="$arch" \
+        DYNAMODB_LAMBDA_DIR="$C_DEPS_TARGET/lambda" DYNAMODB_ARCH="$arch" \
             MOTO_SERVER="$VENV/bin/moto_server" \
             cargo test --locked -p lambda-blocking-rt-tests --test dynamodb -- --ignored
     done
