@@ -25,30 +25,9 @@ ok() { echo "ok   - $1"; passed=$((passed + 1)); }
 not_ok() { echo "FAIL - $1"; failed=$((failed + 1)); }
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/test-cargo-lambda-stream.XXXXXX")"
-watch_pid=""
-stop_watch() {
-    if [[ -n "$watch_pid" ]]; then
-        # watch runs in its own process group (setsid): end it and the
-        # bootstrap it started, and nothing else.
-        kill -TERM -- "-$watch_pid" 2>/dev/null || true
-        wait "$watch_pid" 2>/dev/null || true
-        watch_pid=""
-    fi
-}
-trap 'stop_watch; rm -rf "$work"' EXIT
-
-port="$(free_port)"
-setsid nice cargo lambda watch -A 127.0.0.1 -P "$port" --env-var _HANDLER=http-stream \
-    >"$work/watch.log" 2>&1 &
-watch_pid=$!
-listening=""
-for _ in $(seq 1 120); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then listening=1; break; fi
-    sleep 0.5
-done
-if [[ -z "$listening" ]]; then
+source scripts/lib-watch.sh
+if ! start_watch --env-var _HANDLER=http-stream; then
     not_ok "cargo lambda watch listens on 127.0.0.1:$port within 60 s"
-    cat "$work/watch.log"
     echo
     echo "$passed passed, $failed failed"
     exit 1
@@ -115,9 +94,9 @@ fi
 # The function logs a broken stream when its next write fails, after the
 # caller already has its answer: give it that long.
 sleep 1
-if grep -Eq '\[ERROR\]|response failed' "$work/watch.log"; then
+if grep -Eq '\[ERROR\]|response failed' "$watch_log"; then
     not_ok "no error in watch's log:"
-    grep -E '\[ERROR\]|response failed' "$work/watch.log" | sed 's/^/    /'
+    grep -E '\[ERROR\]|response failed' "$watch_log" | sed 's/^/    /'
 else
     ok "no error in watch's log"
 fi

@@ -16,31 +16,7 @@ ensure_venv cargo-lambda
 export PATH="$VENV/bin:$PATH"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/test-cargo-lambda-web.XXXXXX")"
-watch_pid=""
-stop_watch() {
-    if [[ -n "$watch_pid" ]]; then
-        # watch runs in its own process group (setsid): end it and the
-        # bootstrap it started, and nothing else.
-        kill -TERM -- "-$watch_pid" 2>/dev/null || true
-        wait "$watch_pid" 2>/dev/null || true
-        watch_pid=""
-    fi
-}
-trap 'stop_watch; rm -rf "$work"' EXIT
-
-port=""
-start_watch() { # start_watch HANDLER: serves on 127.0.0.1:$port once the port listens.
-    port="$(free_port)"
-    setsid nice cargo lambda watch -A 127.0.0.1 -P "$port" --env-var "_HANDLER=$1" \
-        >"$work/watch-$1.log" 2>&1 &
-    watch_pid=$!
-    for _ in $(seq 1 120); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-        sleep 0.5
-    done
-    echo "cargo lambda watch did not listen on 127.0.0.1:$port within 60 s:"; cat "$work/watch-$1.log"
-    return 1
-}
+source scripts/lib-watch.sh
 
 # request NAME CURL-ARGS... -- PATH: writes $work/NAME.head (status line and
 # headers) and $work/NAME.body. The first request waits for watch's build.
@@ -111,12 +87,12 @@ PY
         not_ok "$fn: curl through cargo lambda's function URL gets the web function's answers:"
         for f in "$work"/*.head; do echo "    $f:"; sed 's/^/      /' "$f"; done
         echo "    describe body: $(head -c 2000 "$work/describe.body" 2>/dev/null)"
-        tail -20 "$work/watch-$fn.log" | sed 's/^/    | /'
+        tail -20 "$watch_log" | sed 's/^/    | /'
     fi
 }
 
 for fn in web web-stream; do
-    if start_watch "$fn"; then
+    if start_watch --env-var "_HANDLER=$fn"; then
         check_answers "$fn"
     else
         not_ok "cargo lambda watch starts ($fn)"

@@ -14,31 +14,7 @@ ensure_venv cargo-lambda
 export PATH="$VENV/bin:$PATH"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/test-cargo-lambda.XXXXXX")"
-watch_pid=""
-stop_watch() {
-    if [[ -n "$watch_pid" ]]; then
-        # watch runs in its own process group (setsid): end it and the
-        # bootstrap it started, and nothing else.
-        kill -TERM -- "-$watch_pid" 2>/dev/null || true
-        wait "$watch_pid" 2>/dev/null || true
-        watch_pid=""
-    fi
-}
-trap 'stop_watch; rm -rf "$work"' EXIT
-
-port=""
-# start_watch [watch args...]: serves on 127.0.0.1:$port once the port listens.
-start_watch() {
-    port="$(free_port)"
-    setsid nice cargo lambda watch -A 127.0.0.1 -P "$port" "$@" >"$work/watch-$port.log" 2>&1 &
-    watch_pid=$!
-    for _ in $(seq 1 120); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-        sleep 0.5
-    done
-    echo "cargo lambda watch did not listen on 127.0.0.1:$port within 60 s:"; cat "$work/watch-$port.log"
-    return 1
-}
+source scripts/lib-watch.sh
 
 # invoke DESCRIPTION PAYLOAD EXPECTED-JSON: compares as JSON, not as text.
 invoke() {
