@@ -24,6 +24,8 @@ Options:
   -F, --features LIST   features to turn on (comma or space separated; repeatable), as for cargo
   --no-default-features do not turn on the default features
   --all-features        turn on every feature
+  --extension           package each binary as an external extension's layer instead:
+                        <arch>/<bin>/extension.zip holding extensions/<bin> (mode 0755)
   --include PATH        add a file, or a folder with everything in it, to each zip beside
                         bootstrap, under its own name (repeatable): config files, templates
   --tiny                smallest binaries, on nightly Rust: the standard library is compiled
@@ -68,6 +70,8 @@ pub struct Options {
     pub features: Features,
     /// `--include`: files and folders added to each zip.
     pub include: Vec<PathBuf>,
+    /// `--extension`: layer zips of external extensions, not function zips.
+    pub extension: bool,
 }
 
 /// The features asked for, as cargo takes them.
@@ -134,6 +138,7 @@ fn parse_options(args: Vec<OsString>) -> Result<Command, lexopt::Error> {
         tiny: false,
         features: Features::default(),
         include: Vec::new(),
+        extension: false,
     };
     let mut release = false;
     let mut parser = lexopt::Parser::from_args(args);
@@ -170,6 +175,7 @@ fn parse_options(args: Vec<OsString>) -> Result<Command, lexopt::Error> {
             Long("no-default-features") => options.features.no_default = true,
             Long("all-features") => options.features.all = true,
             Long("include") => options.include.push(parser.value()?.into()),
+            Long("extension") => options.extension = true,
             Short('h') | Long("help") => return Ok(Command::Help),
             Short('V') | Long("version") => return Ok(Command::Version),
             _ => return Err(arg.unexpected()),

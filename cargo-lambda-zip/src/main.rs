@@ -168,7 +168,11 @@ fn build(options: &Options) -> Result<(), Error> {
             .filter_map(|bin| Some((bin, executables.get(&bin.name)?)))
         {
             let dir = out_dir.join(arch.name()).join(&bin.name);
-            let package = package::write(executable, &extras, &dir, *arch, zip_time)?;
+            let layout = match options.extension {
+                true => package::Layout::extension(&bin.name),
+                false => package::Layout::function(),
+            };
+            let package = package::write(executable, &layout, &extras, &dir, *arch, zip_time)?;
             rows.push(Row {
                 bin: bin.name.clone(),
                 arch: *arch,
@@ -176,6 +180,6 @@ fn build(options: &Options) -> Result<(), Error> {
             });
         }
     }
-    print!("\n{}", report::table(&rows, &out_dir));
+    print!("\n{}", report::table(&rows, &out_dir, options.extension));
     Ok(())
 }

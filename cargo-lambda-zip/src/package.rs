@@ -89,6 +89,37 @@ fn add_extras(path: &Path, name: String, extras: &mut Vec<Extra>) -> Result<(), 
     Ok(())
 }
 
+/// What a package holds and what its files are called.
+pub struct Layout {
+    /// The binary's file name beside the zip.
+    file: String,
+    /// The zip's file name.
+    zip: &'static str,
+    /// The binary's path in the zip.
+    entry: String,
+}
+
+impl Layout {
+    /// A function: `bootstrap` at the zip's root, the file Lambda runs for a `provided` runtime.
+    pub fn function() -> Layout {
+        Layout {
+            file: ENTRY.to_owned(),
+            zip: "bootstrap.zip",
+            entry: ENTRY.to_owned(),
+        }
+    }
+
+    /// An external extension's layer: `extensions/<bin>`, which Lambda finds in
+    /// `/opt/extensions/` and starts before the runtime; its name is the file's name.
+    pub fn extension(bin: &str) -> Layout {
+        Layout {
+            file: bin.to_owned(),
+            zip: "extension.zip",
+            entry: format!("extensions/{bin}"),
+        }
+    }
+}
+
 /// What was written.
 pub struct Package {
     pub binary_bytes: u64,
@@ -138,6 +169,7 @@ fn utc(seconds: u64) -> (u64, u8, u8, u8, u8, u8) {
 /// checks the zip as written.
 pub fn write(
     executable: &Path,
+    layout: &Layout,
     extras: &[Extra],
     dir: &Path,
     arch: Arch,
@@ -151,16 +183,16 @@ pub fn write(
     })?;
     fs::create_dir_all(dir).map_err(Error::io(dir))?;
 
-    let binary = dir.join(ENTRY);
+    let binary = dir.join(&layout.file);
     replace_file(&binary, &bytes, 0o755)?;
-    let zip = dir.join("bootstrap.zip");
-    let zipped = zip_bytes(&bytes, extras, time).map_err(|error| Error::BadZip {
+    let zip = dir.join(layout.zip);
+    let zipped = zip_bytes(&layout.entry, &bytes, extras, time).map_err(|error| Error::BadZip {
         path: zip.clone(),
         problem: error.to_string(),
     })?;
     replace_file(&zip, &zipped, 0o644)?;
     let written = fs::read(&zip).map_err(Error::io(&zip))?;
-    check_zip(&written, &bytes, extras).map_err(|problem| Error::BadZip {
+    check_zip(&written, &layout.entry, &bytes, extras).map_err(|problem| Error::BadZip {
         path: zip.clone(),
         problem,
     })?;
@@ -170,7 +202,12 @@ pub fn write(
     })
 }
 
-fn zip_bytes(binary: &[u8], extras: &[Extra], time: DateTime) -> zip::result::ZipResult<Vec<u8>> {
+fn zip_bytes(
+    entry: &str,
+    binary: &[u8],
+    extras: &[Extra],
+    time: DateTime,
+) -> zip::result::ZipResult<Vec<u8>> {
     let options = |mode: u32| {
         SimpleFileOptions::default()
             .system(zip::System::Unix)
@@ -180,7 +217,7 @@ fn zip_bytes(binary: &[u8], extras: &[Extra], time: DateTime) -> zip::result::Zi
             .unix_permissions(mode)
     };
     let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
-    writer.start_file(ENTRY, options(MODE))?;
+    writer.start_file(entry, options(MODE))?;
     writer.write_all(binary)?;
     for extra in extras {
         writer.start_file(extra.name.as_str(), options(extra.mode))?;
@@ -191,38 +228,37 @@ fn zip_bytes(binary: &[u8], extras: &[Extra], time: DateTime) -> zip::result::Zi
 
 /// `Err` says what is wrong: not exactly `bootstrap` at the root and the extras after it, the
 /// wrong mode, not deflated, or other bytes than the binary's.
-fn check_zip(zip: &[u8], binary: &[u8], extras: &[Extra]) -> Result<(), String> {
+fn check_zip(zip: &[u8], entry: &str, binary: &[u8], extras: &[Extra]) -> Result<(), String> {
     let mut archive = ZipArchive::new(Cursor::new(zip)).map_err(|error| error.to_string())?;
     let names = archive
         .file_names()
         .map(|name| name.map(|name| name.into_owned()))
         .collect::<Result<Vec<String>, _>>()
         .map_err(|error| error.to_string())?;
-    let expected: Vec<&str> = std::iter::once(ENTRY)
+    let expected: Vec<&str> = std::iter::once(entry)
         .chain(extras.iter().map(|extra| extra.name.as_str()))
         .collect();
     if names != expected {
         return Err(format!("it should hold {expected:?}, it holds {names:?}"));
     }
-    let mut entry = archive.by_index(0).map_err(|error| error.to_string())?;
-    if entry.unix_mode() != Some(MODE) {
+    let mut file = archive.by_index(0).map_err(|error| error.to_string())?;
+    if file.unix_mode() != Some(MODE) {
         return Err(format!(
-            "{ENTRY} has mode {:o}, Lambda needs {MODE:o}",
-            entry.unix_mode().unwrap_or(0)
+            "{entry} has mode {:o}, Lambda needs {MODE:o}",
+            file.unix_mode().unwrap_or(0)
         ));
     }
-    if entry.compression() != CompressionMethod::Deflated {
+    if file.compression() != CompressionMethod::Deflated {
         return Err(format!(
-            "{ENTRY} is stored with {}, not deflated",
-            entry.compression()
+            "{entry} is stored with {}, not deflated",
+            file.compression()
         ));
     }
     let mut content = Vec::with_capacity(binary.len());
-    entry
-        .read_to_end(&mut content)
+    file.read_to_end(&mut content)
         .map_err(|error| error.to_string())?;
     if content != binary {
-        return Err(format!("{ENTRY} in the zip differs from the binary"));
+        return Err(format!("{entry} in the zip differs from the binary"));
     }
     Ok(())
 }
@@ -262,10 +298,10 @@ mod tests {
     fn same_binary_and_time_give_the_same_zip_which_passes_the_check() {
         let binary = b"\x7fELF not really, but bytes".repeat(100);
         let time = zip_time(1_700_000_000);
-        let first = zip_bytes(&binary, &[], time).unwrap();
-        assert_eq!(first, zip_bytes(&binary, &[], time).unwrap());
-        check_zip(&first, &binary, &[]).unwrap();
-        let error = check_zip(&first, b"other bytes", &[]).unwrap_err();
+        let first = zip_bytes(ENTRY, &binary, &[], time).unwrap();
+        assert_eq!(first, zip_bytes(ENTRY, &binary, &[], time).unwrap());
+        check_zip(&first, ENTRY, &binary, &[]).unwrap();
+        let error = check_zip(&first, ENTRY, b"other bytes", &[]).unwrap_err();
         assert!(error.contains("differs"), "{error}");
     }
 
@@ -276,7 +312,7 @@ mod tests {
         writer.start_file(ENTRY, options).unwrap();
         writer.write_all(b"x").unwrap();
         let zip = writer.finish().unwrap().into_inner();
-        let error = check_zip(&zip, b"x", &[]).unwrap_err();
+        let error = check_zip(&zip, ENTRY, b"x", &[]).unwrap_err();
         assert!(error.contains("mode 100644"), "{error}");
     }
 }

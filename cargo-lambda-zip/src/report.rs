@@ -13,7 +13,7 @@ pub struct Row {
 }
 
 /// `bin arch binary-bytes zip-bytes` per row, then where the zips are.
-pub fn table(rows: &[Row], out_dir: &Path) -> String {
+pub fn table(rows: &[Row], out_dir: &Path, extension: bool) -> String {
     let width = rows
         .iter()
         .map(|row| row.bin.len())
@@ -31,10 +31,10 @@ pub fn table(rows: &[Row], out_dir: &Path) -> String {
             row.bin, row.arch, row.package.binary_bytes, row.package.zip_bytes
         );
     }
-    let _ = writeln!(
-        text,
-        "\nZips: {}/<arch>/<bin>/bootstrap.zip",
-        out_dir.display()
-    );
+    let zip = match extension {
+        true => "extension.zip (a layer: extensions/<bin>)",
+        false => "bootstrap.zip",
+    };
+    let _ = writeln!(text, "\nZips: {}/<arch>/<bin>/{zip}", out_dir.display());
     text
 }

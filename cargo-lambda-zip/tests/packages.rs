@@ -335,3 +335,34 @@ fn c_code_is_compiled_by_zig_for_both_arches_into_static_binaries_with_reproduci
         assert!(zip(&project) == zip(&elsewhere), "{arch}: the zips differ");
     }
 }
+
+#[test]
+fn extension_binaries_become_layer_zips_with_the_binary_under_extensions() {
+    let project = Project::copy_of("two-bins");
+    let result = run(&mut project.tool(["--arch", "x86_64", "--bin", "alpha", "--extension"]));
+    assert_eq!(result.code, Some(0), "stderr: {}", result.stderr);
+    assert!(
+        result.stdout.contains("<bin>/extension.zip"),
+        "{}",
+        result.stdout
+    );
+    let dir = lambda_dir(&project, "alpha");
+    let binary = fs::read(dir.join("alpha")).unwrap();
+    let elf = Elf::parse(&binary).unwrap();
+    assert_eq!(elf.interpreter, None, "a static binary has no loader");
+    assert!(elf.libraries.is_empty(), "needs {:?}", elf.libraries);
+    // Lambda starts /opt/extensions/<name>: the layer holds just that, executable.
+    let entries = zip_entries(&dir.join("extension.zip"));
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].0, "extensions/alpha");
+    assert_eq!(entries[0].1, 0o100_755);
+    assert!(
+        entries[0].2 == binary,
+        "the layer holds the binary as it is"
+    );
+    assert!(!dir.join("bootstrap.zip").exists(), "no function zip");
+    if cfg!(target_arch = "x86_64") {
+        let output = Command::new(dir.join("alpha")).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "alpha alpha\n");
+    }
+}
