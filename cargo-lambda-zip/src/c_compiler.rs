@@ -377,7 +377,7 @@ fn download_and_unpack(staging: &Path, home: &Path) -> Result<(), Error> {
                 downloaded = true;
                 break;
             }
-            Ok(output) => reasons.push(last_line(&output.stderr)),
+            Ok(output) => reasons.push(crate::toolchain::last_line(&output)),
             Err(error) if error.kind() == ErrorKind::NotFound => {
                 reasons.push("python3 is not on PATH".to_owned())
             }
@@ -452,15 +452,6 @@ fn tempfile_dir(parent: &Path, prefix: &str) -> Result<PathBuf, Error> {
         path: parent.to_owned(),
         source: ErrorKind::AlreadyExists.into(),
     })
-}
-
-fn last_line(stderr: &[u8]) -> String {
-    String::from_utf8_lossy(stderr)
-        .lines()
-        .map(str::trim)
-        .rfind(|line| !line.is_empty())
-        .map(|line| line.strip_prefix("ERROR: ").unwrap_or(line).to_owned())
-        .unwrap_or_else(|| "pip failed".to_owned())
 }
 
 #[cfg(test)]

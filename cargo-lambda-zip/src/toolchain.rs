@@ -171,11 +171,17 @@ fn run(command: &mut Command) -> Result<Output, Error> {
 }
 
 /// The last thing a failed command said: its last non-empty line of stderr, or its status.
-fn last_line(output: &Output) -> String {
+/// (rustup writes `error: `, pip `ERROR: `; the prefix is dropped.)
+pub fn last_line(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr)
         .lines()
         .map(str::trim)
         .rfind(|line| !line.is_empty())
-        .map(|line| line.strip_prefix("error: ").unwrap_or(line).to_owned())
+        .map(|line| {
+            line.strip_prefix("error: ")
+                .or_else(|| line.strip_prefix("ERROR: "))
+                .unwrap_or(line)
+                .to_owned()
+        })
         .unwrap_or_else(|| format!("it exited with {}", output.status))
 }
