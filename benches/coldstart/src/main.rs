@@ -6,6 +6,7 @@
 //! `cargo run --release -p coldstart -- --help` (or `-- concurrency --help`) lists the options;
 //! `benches/README.md` says what is measured and how.
 
+mod api_view;
 mod bootstraps;
 mod concurrency;
 mod pagecache;
@@ -27,6 +28,7 @@ use server::{Expected, Server, Session};
 const USAGE: &str = "\
 usage: cargo run --release -p coldstart -- [options]
        cargo run --release -p coldstart -- concurrency [options]   (its own --help)
+       cargo run --release -p coldstart -- api-view [options]      (its own --help)
 
   --starts K        cold starts per bootstrap, handler and payload (default 50)
   --warm N          warm invocations after the first, per start (default 10000)
@@ -211,6 +213,9 @@ pub struct Sample {
 fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("concurrency") {
         return concurrency::main(std::env::args().skip(2));
+    }
+    if std::env::args().nth(1).as_deref() == Some("api-view") {
+        return api_view::main(std::env::args().skip(2));
     }
     if std::env::args().nth(1).as_deref() == Some("web") {
         return web::main(std::env::args().skip(2));
@@ -474,7 +479,7 @@ pub fn lambda_command(path: &Path, server: &Server, handler: &str, verbose: bool
 
 /// Pins the calling thread to one CPU; threads and children it starts from now on inherit the
 /// mask, so call it before the server starts.
-fn pin_to_cpu(cpu: usize) -> Result<(), String> {
+pub fn pin_to_cpu(cpu: usize) -> Result<(), String> {
     // SAFETY: cpu_set_t is plain data; CPU_SET bounds-checks nothing, so `cpu` is checked first.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();

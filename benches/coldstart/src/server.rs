@@ -30,7 +30,7 @@ const PATH_INVOCATION: &[u8] = b"/runtime/invocation/";
 const PATH_INIT_ERROR: &[u8] = b"/runtime/init/error";
 
 /// What the Runtime API answers to a posted response or error.
-const ACCEPTED: &[u8] = b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\n\
+pub(crate) const ACCEPTED: &[u8] = b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\n\
     Content-Length: 16\r\n\r\n{\"status\":\"OK\"}\n";
 const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
 
@@ -130,7 +130,7 @@ pub enum Expected {
 }
 
 impl Expected {
-    fn matches(&self, body: &[u8]) -> bool {
+    pub(crate) fn matches(&self, body: &[u8]) -> bool {
         match self {
             Expected::Bytes(bytes) => body == bytes.as_slice(),
             Expected::Json(value) => {
@@ -497,7 +497,7 @@ impl Events for Batch {
 
 /// The whole `/next` answer for `payload` (a far deadline, an ARN and a trace id as Lambda sends
 /// them), and where the request id's 36 bytes sit in it.
-fn next_answer(payload: &[u8]) -> (Vec<u8>, usize) {
+pub(crate) fn next_answer(payload: &[u8]) -> (Vec<u8>, usize) {
     let deadline_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
@@ -533,7 +533,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn write_request_id(into: &mut [u8], index: u32) {
+pub(crate) fn write_request_id(into: &mut [u8], index: u32) {
     let mut n = index;
     for digit in into[REQUEST_ID_DIGITS].iter_mut().rev() {
         *digit = b'0' + (n % 10) as u8;
@@ -542,7 +542,7 @@ fn write_request_id(into: &mut [u8], index: u32) {
 }
 
 /// The request id of invocation `index`.
-fn request_id(index: u32) -> [u8; 36] {
+pub(crate) fn request_id(index: u32) -> [u8; 36] {
     let mut id = *REQUEST_ID_TEMPLATE;
     write_request_id(&mut id, index);
     id
@@ -558,14 +558,14 @@ fn request_index(id: &[u8]) -> Option<u32> {
 }
 
 /// A parsed request; `body` indexes the reader's buffer.
-struct Request {
-    kind: Kind,
-    body: std::ops::Range<usize>,
+pub(crate) struct Request {
+    pub(crate) kind: Kind,
+    pub(crate) body: std::ops::Range<usize>,
     /// Bytes of the buffer this request used, body included.
-    used: usize,
+    pub(crate) used: usize,
 }
 
-enum Kind {
+pub(crate) enum Kind {
     Next,
     Response(std::ops::Range<usize>),
     Error(std::ops::Range<usize>),
@@ -624,13 +624,13 @@ fn serve_connection(mut stream: TcpStream, current: &Mutex<Option<Arc<dyn Events
 
 /// Reads HTTP/1.1 requests from one connection into a buffer kept for its whole life.
 #[derive(Default)]
-struct RequestReader {
-    buf: Vec<u8>,
+pub(crate) struct RequestReader {
+    pub(crate) buf: Vec<u8>,
     filled: usize,
 }
 
 impl RequestReader {
-    fn read_request(&mut self, stream: &mut TcpStream) -> io::Result<Request> {
+    pub(crate) fn read_request(&mut self, stream: &mut TcpStream) -> io::Result<Request> {
         let head_end = loop {
             if let Some(i) = find(&self.buf[..self.filled], b"\r\n\r\n") {
                 break i + 4;
@@ -731,7 +731,7 @@ impl RequestReader {
         }
     }
 
-    fn consume(&mut self, used: usize) {
+    pub(crate) fn consume(&mut self, used: usize) {
         self.buf.copy_within(used..self.filled, 0);
         self.filled -= used;
     }
