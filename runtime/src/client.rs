@@ -5,11 +5,10 @@ use std::io::{self, Read};
 use std::net::ToSocketAddrs;
 use std::time::Duration;
 
-use ureq::http::{HeaderMap, Response, Uri};
-use ureq::typestate::WithBody;
+use ureq::Agent;
+use ureq::http::Uri;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::NextTimeout;
-use ureq::{Agent, Body, RequestBuilder};
 
 use crate::Error;
 use crate::error::ApiError;
@@ -50,9 +49,9 @@ impl<'a> Invocation<'a> {
     }
 }
 
-/// A `/next` answer: the headers, the event's length, and whether the whole event arrived.
+/// A `/next` answer: the event's length, and whether the whole event arrived. Its headers are
+/// [`RuntimeApi::next_headers`].
 pub(crate) struct NextAnswer {
-    pub(crate) headers: HeaderMap,
     /// The event is `event[..event_len]` of the buffer given to `next_invocation`.
     pub(crate) event_len: usize,
     /// Set when the body was cut off; the event in the buffer is then incomplete.
@@ -72,36 +71,30 @@ pub(crate) enum Next {
     },
 }
 
+mod direct;
+use direct::PostTarget;
 pub(crate) mod extension;
 mod streamed;
 mod transport;
 mod wire;
 pub(crate) use streamed::{Finished, StreamTarget, StreamedResponse};
-use transport::{RuntimeConnector, unread_head};
+use transport::RuntimeConnector;
 pub(crate) use wire::{BaseUrl, network_failed};
 
 pub(crate) struct RuntimeApi {
-    agent: Agent,
+    /// Every request of the Runtime API but a streamed response's (see `direct`).
+    invocations: direct::Connection,
     base: BaseUrl,
-    /// Reused for every URL, so building one allocates nothing once warm.
-    url: String,
-    /// `{base}/runtime/invocation/next`, parsed once: a clone costs less than parsing the URL
-    /// for every poll. `None` if it does not parse; the poll then reports why.
-    next_uri: Option<Uri>,
     /// Streamed responses go out on a connection of their own (see `streamed`).
     pub(crate) stream_target: StreamTarget,
 }
 
 impl RuntimeApi {
     pub(crate) fn new(base: BaseUrl) -> Self {
-        let agent = runtime_agent();
-        let next_uri = format!("{}{PATH_NEXT}", base.as_str()).parse().ok();
         RuntimeApi {
-            agent,
+            invocations: direct::Connection::new(&base),
             stream_target: StreamTarget::new(&base),
             base,
-            url: String::new(),
-            next_uri,
         }
     }
 
@@ -109,43 +102,40 @@ impl RuntimeApi {
     /// front of `event` (see [`read_event`]; the answer says how long it is).
     pub(crate) fn next_invocation(&mut self, event: &mut Vec<u8>) -> Result<Next, ApiError> {
         const ENDPOINT: &str = "GET /runtime/invocation/next";
-        let request = match &self.next_uri {
-            Some(uri) => self.agent.get(uri.clone()),
-            None => self
-                .agent
-                .get(endpoint_url(&mut self.url, self.base.as_str(), PATH_NEXT)),
-        };
-        let response = match request.call() {
-            Ok(response) => response,
-            // The connection was dropped with the head unread: what it says of the ids is kept.
-            Err(source) if wire::head_over_limits(&source) => {
-                let (request_id, invocation_id) = unread_head::take();
-                return Ok(Next::Unreadable {
-                    request_id,
-                    invocation_id,
-                    reason: format!("the /next answer could not be read: {source}"),
-                });
-            }
-            Err(source) => {
-                return Err(ApiError::Transport {
+        let read = self
+            .invocations
+            .next(event)
+            .map_err(|e| transport(ENDPOINT, e))?;
+        Ok(match read {
+            direct::NextRead::Event {
+                event_len,
+                body_error,
+            } => Next::Event(NextAnswer {
+                event_len,
+                body_error,
+            }),
+            direct::NextRead::Status(status, body) => {
+                return Err(ApiError::Fatal {
                     endpoint: ENDPOINT,
-                    source,
+                    status,
+                    body,
                 });
             }
-        };
-        let status = response.status().as_u16();
-        let (parts, body) = response.into_parts();
-        if status != 200 {
-            return Err(fatal(ENDPOINT, status, body));
-        }
-        let expected = body.content_length();
-        let mut reader = body.into_with_config().limit(MAX_EVENT_BYTES).reader();
-        let (event_len, body_error) = read_event(&mut reader, expected, event);
-        Ok(Next::Event(NextAnswer {
-            headers: parts.headers,
-            event_len,
-            body_error,
-        }))
+            direct::NextRead::Unreadable {
+                request_id,
+                invocation_id,
+                reason,
+            } => Next::Unreadable {
+                request_id,
+                invocation_id,
+                reason,
+            },
+        })
+    }
+
+    /// The headers of the last invocation `/next` gave, names in lower case.
+    pub(crate) fn next_headers(&self) -> wire::RawHeaders<'_> {
+        self.invocations.next_headers()
     }
 
     /// `POST /runtime/invocation/{request-id}/response`: the handler's response, as raw bytes,
@@ -156,8 +146,8 @@ impl RuntimeApi {
         body: &[u8],
     ) -> Result<Posted, ApiError> {
         const ENDPOINT: &str = "POST /runtime/invocation/{id}/response";
-        let request = self.invocation_post(invocation, PATH_RESPONSE_SUFFIX);
-        posted(ENDPOINT, request.send(body))
+        let target = PostTarget::Invocation(invocation, PATH_RESPONSE_SUFFIX);
+        posted(ENDPOINT, self.invocations.post(target, &[], body))
     }
 
     /// `POST /runtime/invocation/{request-id}/error`: the error JSON, its type also as a header,
@@ -174,46 +164,37 @@ impl RuntimeApi {
             + PATH_INVOCATION.len()
             + 3 * invocation.request_id.len()
             + invocation.invocation_id.map_or(0, str::len);
-        let request = self.invocation_post(invocation, PATH_ERROR_SUFFIX);
-        posted(ENDPOINT, send_error(request, head_bytes, error, scratch))
-    }
-
-    /// A POST to `/runtime/invocation/{request-id}{suffix}`, with the attempt's
-    /// `Lambda-Runtime-Invocation-Id` when `/next` gave one.
-    fn invocation_post(
-        &mut self,
-        invocation: &Invocation<'_>,
-        suffix: &str,
-    ) -> RequestBuilder<WithBody> {
-        let url = invocation_url(
-            &mut self.url,
-            self.base.as_str(),
-            invocation.request_id,
-            suffix,
-        );
-        let request = self.agent.post(url);
-        match invocation.invocation_id {
-            Some(id) => request.header(HEADER_INVOCATION_ID, id),
-            None => request,
-        }
+        let target = PostTarget::Invocation(invocation, PATH_ERROR_SUFFIX);
+        let sent = send_error(&mut self.invocations, target, head_bytes, error, scratch);
+        posted(ENDPOINT, sent)
     }
 
     /// `POST /runtime/init/error`: the function could not start.
     pub(crate) fn report_init_error(&mut self, error: &Error) -> Result<Posted, ApiError> {
         const ENDPOINT: &str = "POST /runtime/init/error";
-        let url = endpoint_url(&mut self.url, self.base.as_str(), PATH_INIT_ERROR);
-        let head_bytes = url.len();
-        let request = self.agent.post(url);
-        posted(
-            ENDPOINT,
-            send_error(request, head_bytes, error, &mut Vec::new()),
-        )
+        let head_bytes = self.base.as_str().len() + PATH_INIT_ERROR.len();
+        let sent = send_error(
+            &mut self.invocations,
+            PostTarget::InitError,
+            head_bytes,
+            error,
+            &mut Vec::new(),
+        );
+        posted(ENDPOINT, sent)
     }
 
     /// Whether an invocation with this request id can be answered at all (see
     /// [`BaseUrl::can_address`]).
     pub(crate) fn can_address(&self, request_id: &str) -> bool {
         self.base.can_address(request_id)
+    }
+}
+
+/// A request the connection failed: the retry loop sends it again on a new one.
+fn transport(endpoint: &'static str, e: io::Error) -> ApiError {
+    ApiError::Transport {
+        endpoint,
+        source: ureq::Error::Io(e),
     }
 }
 
@@ -304,17 +285,6 @@ fn endpoint_url<'a>(url: &'a mut String, base: &str, path: &str) -> &'a str {
     url
 }
 
-/// `{base}/runtime/invocation/{request-id}{suffix}`, with the id percent-encoded where it holds
-/// anything but URL-safe characters (Lambda's ids are UUIDs; emulators' may not be).
-fn invocation_url<'a>(url: &'a mut String, base: &str, request_id: &str, suffix: &str) -> &'a str {
-    url.clear();
-    url.push_str(base);
-    url.push_str(PATH_INVOCATION);
-    wire::encode_request_id(request_id, |piece| url.push_str(piece));
-    url.push_str(suffix);
-    url
-}
-
 /// How much of the buffer an event is given before its bytes arrive: the `Content-Length` up to
 /// this. Past it, the buffer grows as bytes come, doubling, so memory follows the bytes
 /// received, not the bytes claimed (a `/next` that claims 100 MiB and sends 10 bytes costs
@@ -395,11 +365,12 @@ fn cause_room(other_head_bytes: usize) -> usize {
 /// the head (`head_bytes` is what the URL and the invocation id take of it), else with the
 /// message cut to fit, else left out. The body has the whole message in any case.
 fn send_error(
-    request: RequestBuilder<WithBody>,
+    connection: &mut direct::Connection,
+    target: PostTarget<'_>,
     head_bytes: usize,
     error: &Error,
     scratch: &mut Vec<u8>,
-) -> Result<Response<Body>, ureq::Error> {
+) -> io::Result<(u16, String)> {
     let room = cause_room(head_bytes);
     scratch.clear();
     error.write_xray_cause(working_directory(), scratch);
@@ -418,15 +389,16 @@ fn send_error(
     let (cause, body) = scratch.split_at(cause_len);
     let error_type = error.header_safe_type();
     // Printable ASCII: cut anywhere.
-    let error_type = &error_type[..error_type.len().min(MAX_ERROR_TYPE_HEADER_BYTES)];
-    let mut request = request
-        .header(HEADER_ERROR_TYPE, error_type)
-        .content_type("application/json");
-    // The document is ASCII JSON (non-ASCII characters escaped), so always a valid header value.
-    if let (false, Ok(cause)) = (cause.is_empty(), std::str::from_utf8(cause)) {
-        request = request.header(HEADER_XRAY_ERROR_CAUSE, cause);
-    }
-    request.send(body)
+    let error_type = &error_type.as_bytes()[..error_type.len().min(MAX_ERROR_TYPE_HEADER_BYTES)];
+    let headers = [
+        (HEADER_ERROR_TYPE, error_type),
+        ("Content-Type", b"application/json".as_slice()),
+        // The document is ASCII JSON (non-ASCII characters escaped), so always a valid header
+        // value.
+        (HEADER_XRAY_ERROR_CAUSE, cause),
+    ];
+    let with_cause = if cause.is_empty() { 2 } else { 3 };
+    connection.post(target, &headers[..with_cause], body)
 }
 
 /// The process's working directory, for X-Ray causes: read once.
@@ -439,45 +411,14 @@ fn working_directory() -> &'static str {
     })
 }
 
-fn posted(
-    endpoint: &'static str,
-    answer: Result<Response<Body>, ureq::Error>,
-) -> Result<Posted, ApiError> {
-    let response = answer.map_err(|source| ApiError::Transport { endpoint, source })?;
-    let status = response.status().as_u16();
-    let mut body = response.into_body();
-    // `None`: a container error; the environment is broken, and the runtime must exit.
-    let Some(outcome) = wire::posted(status) else {
-        return Err(fatal(endpoint, status, body));
-    };
-    // Read the (small) answer to the end so the connection goes back for reuse. Into a small
-    // buffer: `io::copy` zeroes 8 KiB of stack for each call.
-    let mut reader = body.as_reader();
-    let mut sink = [0u8; 128];
-    loop {
-        match reader.read(&mut sink) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => break,
-        }
-    }
-    Ok(outcome)
-}
-
-/// A status that ends the runtime, with the start of the API's explanation.
-fn fatal(endpoint: &'static str, status: u16, body: Body) -> ApiError {
-    let mut text = Vec::new();
-    let _ = body
-        .into_with_config()
-        .limit(1024)
-        .reader()
-        .read_to_end(&mut text);
-    ApiError::Fatal {
+/// What a POST's answer means (see [`wire::posted`]); a server error ends the runtime.
+fn posted(endpoint: &'static str, answer: io::Result<(u16, String)>) -> Result<Posted, ApiError> {
+    let (status, body) = answer.map_err(|e| transport(endpoint, e))?;
+    wire::posted(status).ok_or(ApiError::Fatal {
         endpoint,
         status,
-        body: String::from_utf8_lossy(&text).into_owned(),
-    }
+        body,
+    })
 }
 
 #[cfg(test)]
@@ -638,8 +579,7 @@ mod tests {
     fn a_request_too_big_for_the_output_buffer_is_not_a_network_failure() {
         let api = answering_api(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n".to_vec());
         let url = format!("{}/x", api.base.as_str());
-        let error = api
-            .agent
+        let error = runtime_agent()
             .post(&url)
             .header("X-Big", "b".repeat(transport::BUFFER_BYTES))
             .send(&b"{}"[..])
@@ -661,25 +601,5 @@ mod tests {
         };
         let posted = api.post_error(&invocation, &error, &mut Vec::new());
         assert!(matches!(posted, Ok(Posted::Accepted)), "{posted:?}");
-    }
-
-    #[test]
-    fn request_ids_are_percent_encoded_in_the_path() {
-        let mut buf = String::new();
-        let url = invocation_url(
-            &mut buf,
-            "http://h/2018-06-01",
-            "8476a536-e9f4-11e8",
-            "/response",
-        );
-        assert_eq!(
-            url,
-            "http://h/2018-06-01/runtime/invocation/8476a536-e9f4-11e8/response"
-        );
-        let url = invocation_url(&mut buf, "http://h/2018-06-01", "a/b c?é", "/error");
-        assert_eq!(
-            url,
-            "http://h/2018-06-01/runtime/invocation/a%2Fb%20c%3F%C3%A9/error"
-        );
     }
 }

@@ -4,6 +4,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
+#[cfg(any(test, feature = "fuzzing"))]
 use ureq::http::HeaderMap;
 
 use crate::error::HeaderError;
@@ -92,7 +93,17 @@ impl Context {
     ///
     /// The request id is set whenever one is present, even when a later header is invalid, so the
     /// invocation can still be answered with an error.
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn update_from_headers(&mut self, headers: &HeaderMap) -> Result<(), HeaderError> {
+        self.update_from_header_pairs(headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())))
+    }
+
+    /// [`Context::update_from_headers`] from (name, value) pairs, names in lower case: the
+    /// `/next` answer's head as the client read it.
+    pub(crate) fn update_from_header_pairs<'h>(
+        &mut self,
+        headers: impl Iterator<Item = (&'h str, &'h [u8])>,
+    ) -> Result<(), HeaderError> {
         let found = NextHeaders::scan(headers);
         let text = |slot: usize| found.0[slot].and_then(|v| std::str::from_utf8(v).ok());
 
@@ -148,16 +159,15 @@ impl<'h> NextHeaders<'h> {
     /// One pass over the headers. Looking each name up with `HeaderMap::get(&str)` instead parses
     /// and hashes the name every time: eight lookups were 5 % of a warm echo invocation's
     /// instructions (callgrind), this pass is a few hundred.
-    fn scan(headers: &'h HeaderMap) -> Self {
+    fn scan(headers: impl Iterator<Item = (&'h str, &'h [u8])>) -> Self {
         let mut found = NextHeaders([None; NEXT_HEADERS.len()]);
         for (name, value) in headers {
-            let name = name.as_str();
             // Every name this runtime reads has this prefix.
             if !name.starts_with("lambda-runtime-") {
                 continue;
             }
             if let Some(slot) = NEXT_HEADERS.iter().position(|known| *known == name) {
-                found.0[slot].get_or_insert(value.as_bytes());
+                found.0[slot].get_or_insert(value);
             }
         }
         found

@@ -212,7 +212,8 @@ fn serve<H: Handler>(
                 continue;
             }
         };
-        let headers = ctx.update_from_headers(&next.headers);
+        let headers = ctx.update_from_header_pairs(api.next_headers().pairs());
+        let (event_len, body_error) = (next.event_len, next.body_error);
         if !matches!(headers, Err(HeaderError::MissingRequestId))
             && !api.can_address(&ctx.request_id)
         {
@@ -228,12 +229,12 @@ fn serve<H: Handler>(
                 return Err(ApiError::Unanswerable(HeaderError::MissingRequestId));
             }
             Err(invalid) => Err(Error::new(ERROR_INVALID_EVENT, invalid.to_string())),
-            Ok(()) => match next.body_error {
+            Ok(()) => match body_error {
                 Some(cut) => Err(Error::new(
                     ERROR_INVALID_EVENT,
                     format!(
                         "the event body did not arrive whole ({} bytes read): {cut}",
-                        next.event_len
+                        event_len
                     ),
                 )),
                 None => {
@@ -242,7 +243,7 @@ fn serve<H: Handler>(
                     }
                     logging::enter(&ctx);
                     if let Some(streaming) = handler.as_streaming() {
-                        let event = &event[..next.event_len];
+                        let event = &event[..event_len];
                         let streamed = stream(api, streaming, event, &ctx, &mut scratch);
                         logging::leave();
                         streamed?;
@@ -250,7 +251,7 @@ fn serve<H: Handler>(
                     }
                     response.clear();
                     match catch_unwind(AssertUnwindSafe(|| {
-                        handler.call(&event[..next.event_len], &ctx, &mut response)
+                        handler.call(&event[..event_len], &ctx, &mut response)
                     })) {
                         Ok(result) => result,
                         Err(payload) => Err(panic_error(&*payload)),

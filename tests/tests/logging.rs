@@ -100,16 +100,20 @@ fn trace_level_never_dumps_event_or_response_bodies() {
     assert!(!stderr.contains(secret), "{stderr}");
     assert!(!stderr.contains("Request {"), "{stderr}");
 
-    // Asked for by name, the client's records are there.
+    // Asked for by name, the client's records are there: a line per request and its status,
+    // no body (the runtime's requests no longer go through ureq, whose records these were).
     let api = FakeApi::start();
     let ids = api.push_events([&b"{}"[..]]);
-    let bootstrap = launch(&api, "echo", &[("RUST_LOG", "info,ureq=debug")]);
-    api.wait_answers(&ids, PATIENCE);
-    let (found, stderr) = bootstrap.wait_stderr("Request {", PATIENCE);
-    assert!(
-        found,
-        "RUST_LOG=ureq=debug shows the client's records: {stderr}"
+    let bootstrap = launch(
+        &api,
+        "error",
+        &[("RUST_LOG", "info,lambda_blocking_rt::client=debug")],
     );
+    api.wait_answers(&ids, PATIENCE);
+    let (found, stderr) = bootstrap.wait_stderr("/error: HTTP 202", PATIENCE);
+    assert!(found, "the client's records: {stderr}");
+    let (found, stderr) = bootstrap.wait_stderr("GET /runtime/invocation/next: HTTP 200", PATIENCE);
+    assert!(found, "the runtime's own client records: {stderr}");
 }
 
 #[test]

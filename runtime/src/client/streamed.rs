@@ -387,7 +387,7 @@ fn read_answer(connection: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<(u16
     buf.clear();
     let mut chunk = [0u8; 512];
     let head_len = loop {
-        if let Some(len) = head_len(buf) {
+        if let Some(len) = wire::head_len(buf) {
             break len;
         }
         if buf.len() > MAX_HEAD {
@@ -445,20 +445,6 @@ fn read_answer(connection: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<(u16
     Ok((status, keep_alive))
 }
 
-/// The length of the head at the front of `buf`, through the empty line that ends it (`\r\n` or
-/// a bare `\n`), once it is all there.
-fn head_len(buf: &[u8]) -> Option<usize> {
-    let mut start = 0;
-    while let Some(end) = buf[start..].iter().position(|&b| b == b'\n') {
-        let line = &buf[start..start + end];
-        if start > 0 && line.strip_suffix(b"\r").unwrap_or(line).is_empty() {
-            return Some(start + end + 1);
-        }
-        start += end + 1;
-    }
-    None
-}
-
 /// Standard base64 with padding (RFC 4648), appended to `out`.
 fn base64_encode(input: &[u8], out: &mut Vec<u8>) {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -508,10 +494,13 @@ mod tests {
     #[test]
     fn the_answer_head_ends_at_its_first_empty_line() {
         let answer = b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}";
-        assert_eq!(head_len(answer), Some(answer.len() - 2));
-        assert_eq!(head_len(b"HTTP/1.1 202\nA: b\n\nbody"), Some(19));
-        assert_eq!(head_len(b"HTTP/1.1 202 Accepted\r\nContent-Len"), None);
-        assert_eq!(head_len(b""), None);
+        assert_eq!(wire::head_len(answer), Some(answer.len() - 2));
+        assert_eq!(wire::head_len(b"HTTP/1.1 202\nA: b\n\nbody"), Some(19));
+        assert_eq!(
+            wire::head_len(b"HTTP/1.1 202 Accepted\r\nContent-Len"),
+            None
+        );
+        assert_eq!(wire::head_len(b""), None);
     }
 
     /// A Runtime API that takes `streams` streamed responses on one connection, each answered

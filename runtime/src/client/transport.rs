@@ -38,34 +38,6 @@ const MIN_BODY_ROOM: usize = 10 * 1024;
 #[derive(Debug)]
 pub(crate) struct RuntimeConnector;
 
-/// The ids in the head of an answer that a connection was dropped with before ureq read it: a
-/// `/next` answer whose head is over ureq's limits (64 KiB, 128 headers) is such an answer, and
-/// its invocation was handed out all the same. ureq drops the connection with the error, on the
-/// thread that made the request (it is blocking, and starts no thread); what arrived of the head
-/// is still in its input buffer then, and the ids are found in it here, for that thread.
-pub(crate) mod unread_head {
-    use std::cell::RefCell;
-
-    thread_local! {
-        static IDS: RefCell<(Option<String>, Option<String>)> =
-            const { RefCell::new((None, None)) };
-    }
-
-    /// The request id and invocation id found on this thread, if any; emptied.
-    pub(crate) fn take() -> (Option<String>, Option<String>) {
-        IDS.with_borrow_mut(std::mem::take)
-    }
-
-    pub(super) fn keep(head: &[u8]) {
-        let id = |name| crate::client::wire::raw_header(head, name).map(str::to_owned);
-        let ids = (
-            id("lambda-runtime-aws-request-id"),
-            id("lambda-runtime-invocation-id"),
-        );
-        IDS.set(ids);
-    }
-}
-
 impl Connector<()> for RuntimeConnector {
     type Out = RuntimeTransport<TcpStream>;
 
@@ -75,9 +47,7 @@ impl Connector<()> for RuntimeConnector {
         _chained: Option<()>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
         let stream = super::wire::connect(details.addrs.iter().copied())?;
-        let mut transport = RuntimeTransport::new(stream, BUFFER_BYTES);
-        transport.keeps_unread_head = true;
-        Ok(Some(transport))
+        Ok(Some(RuntimeTransport::new(stream, BUFFER_BYTES)))
     }
 }
 
@@ -90,18 +60,6 @@ pub(crate) struct RuntimeTransport<S> {
     head: Vec<u8>,
     /// The next output is the head of a new request.
     next_is_head: bool,
-    /// Whether an unread answer's head is kept when the connection is dropped ([`unread_head`]).
-    keeps_unread_head: bool,
-}
-
-impl<S> Drop for RuntimeTransport<S> {
-    /// Leaves the ids of an answer ureq did not read (see [`UnreadHead`]).
-    fn drop(&mut self) {
-        let unread = &self.buffers.input[self.buffers.consumed..self.buffers.filled];
-        if self.keeps_unread_head && unread.starts_with(b"HTTP/") {
-            unread_head::keep(unread);
-        }
-    }
 }
 
 impl<S: Read + Write> RuntimeTransport<S> {
@@ -111,7 +69,6 @@ impl<S: Read + Write> RuntimeTransport<S> {
             buffers: RuntimeBuffers::new(buffer_bytes),
             head: Vec::new(),
             next_is_head: true,
-            keeps_unread_head: false,
         }
     }
 

@@ -41,6 +41,11 @@ impl BaseUrl {
         &self.url
     }
 
+    /// `host[:port]` as the address gave it: what a request names in its `Host` header.
+    pub(crate) fn authority(&self) -> &str {
+        &self.url["http://".len()..self.path_start]
+    }
+
     /// `http://{authority}{prefix}`: where every API version's paths start (the Runtime API's
     /// `/2018-06-01`, the Extensions API's `/2020-01-01`, the Telemetry API's `/2022-07-01`).
     pub(crate) fn root(&self) -> &str {
@@ -182,7 +187,7 @@ pub(crate) fn network_failed(error: &ureq::Error) -> bool {
 
 /// Whether a `/next` answer arrived but its head is over the limits it is read with (64 KiB,
 /// 128 headers): an invocation was handed out that cannot be read.
-pub(crate) fn head_over_limits(error: &ureq::Error) -> bool {
+fn head_over_limits(error: &ureq::Error) -> bool {
     matches!(error, ureq::Error::LargeResponseHeader(..))
         || matches!(error, ureq::Error::Protocol(e) if e.to_string() == TOO_MANY_HEADERS)
 }
@@ -199,6 +204,38 @@ const TOO_MANY_HEADERS: &str = "http parse resulted in too many headers";
 fn over_limits(error: &ureq::Error) -> bool {
     head_over_limits(error)
         || matches!(error, ureq::Error::Protocol(e) if e.to_string() == OUTPUT_OVERFLOW)
+}
+
+/// An answer's head as read, its header names in lower case (`direct` puts them so).
+pub(crate) struct RawHeaders<'a>(&'a [u8]);
+
+impl<'a> RawHeaders<'a> {
+    pub(crate) fn new(head: &'a [u8]) -> Self {
+        RawHeaders(head)
+    }
+
+    /// The headers, as (name, value) with the value's surrounding whitespace trimmed.
+    pub(crate) fn pairs(&self) -> impl Iterator<Item = (&'a str, &'a [u8])> + use<'a> {
+        self.0.split(|&b| b == b'\n').skip(1).filter_map(|line| {
+            let colon = line.iter().position(|&b| b == b':')?;
+            let name = std::str::from_utf8(&line[..colon]).ok()?;
+            Some((name, line[colon + 1..].trim_ascii()))
+        })
+    }
+}
+
+/// The length of the head at the front of `buf`, through the empty line that ends it (`\r\n` or
+/// a bare `\n`), once it is all there.
+pub(crate) fn head_len(buf: &[u8]) -> Option<usize> {
+    let mut start = 0;
+    while let Some(end) = buf[start..].iter().position(|&b| b == b'\n') {
+        let line = &buf[start..start + end];
+        if start > 0 && line.strip_suffix(b"\r").unwrap_or(line).is_empty() {
+            return Some(start + end + 1);
+        }
+        start += end + 1;
+    }
+    None
 }
 
 /// The value of header `name` (lower case) in a raw HTTP head, which may be cut off; what a
