@@ -339,8 +339,7 @@ fn read_event(
 }
 
 /// The largest X-Ray cause document the API takes: larger ones are left out, as the AWS runtimes
-/// do. Here the request's head must also fit the connection's output buffer (see
-/// [`cause_room`]).
+/// do. The head bounds it further (see [`cause_room`]).
 const MAX_XRAY_CAUSE_BYTES: usize = 1024 * 1024;
 
 /// The longest error type sent in the `Lambda-Runtime-Function-Error-Type` header (the body has
@@ -351,11 +350,15 @@ const MAX_ERROR_TYPE_HEADER_BYTES: usize = 1024;
 /// `User-Agent`, `Content-Type`, `Content-Length` and the header names.
 const FIXED_HEAD_BYTES: usize = 1024;
 
-/// How long the X-Ray cause document may be so that the request's head, the cause in it, fits
-/// the connection's output buffer (`transport::BUFFER_BYTES`), given the bytes the rest of the
-/// head takes: ureq writes the whole head there, and one that does not fit can never be sent.
+/// The longest request head an error report is given: the X-Ray cause goes in the head, and
+/// an HTTP server bounds the heads it reads (the Runtime API's own limit is not documented;
+/// this is the bound this runtime has always kept).
+const MAX_ERROR_HEAD_BYTES: usize = 128 * 1024;
+
+/// How long the X-Ray cause document may be so that the request's head, the cause in it, stays
+/// within [`MAX_ERROR_HEAD_BYTES`], given the bytes the rest of the head takes.
 fn cause_room(other_head_bytes: usize) -> usize {
-    transport::BUFFER_BYTES
+    MAX_ERROR_HEAD_BYTES
         .saturating_sub(other_head_bytes + MAX_ERROR_TYPE_HEADER_BYTES + FIXED_HEAD_BYTES)
         .min(MAX_XRAY_CAUSE_BYTES)
 }

@@ -43,8 +43,10 @@ pub(crate) struct Connection {
     /// A POST's head: `POST {path}` built once, the rest per request.
     post_head: Vec<u8>,
     post_prefix_len: usize,
-    /// An answer's head, and what arrived with it.
+    /// An answer's head, and what arrived with it (`input[..input_filled]`). Its length only
+    /// grows, so the next answer is read in one call when it is no longer than the longest yet.
     input: Vec<u8>,
+    input_filled: usize,
     /// The length of the last `/next` answer's head, at the front of `input` until the next
     /// request.
     next_head_len: usize,
@@ -108,6 +110,7 @@ impl Connection {
             post_head,
             post_prefix_len,
             input: Vec::new(),
+            input_filled: 0,
             next_head_len: 0,
         }
     }
@@ -130,11 +133,13 @@ impl Connection {
         self.next_head_len = 0;
         let stream = connected(&mut self.stream, &mut self.addrs, &self.host_port)?;
         stream.write_all(&self.next_request)?;
-        let head = match read_head(stream, &mut self.input)? {
+        let read = read_head(stream, &mut self.input, &mut self.input_filled)?;
+        let arrived = &self.input[..self.input_filled];
+        let head = match read {
             HeadRead::Read(head) => head,
             HeadRead::OverLimits(what) => {
                 self.stream = None;
-                let id = |name| wire::raw_header(&self.input, name).map(str::to_owned);
+                let id = |name| wire::raw_header(arrived, name).map(str::to_owned);
                 return Ok(NextRead::Unreadable {
                     request_id: id("lambda-runtime-aws-request-id"),
                     invocation_id: id("lambda-runtime-invocation-id"),
@@ -143,7 +148,7 @@ impl Connection {
             }
         };
         log::debug!("GET {PATH_NEXT}: HTTP {}", head.status);
-        let mut body = Body::new(&self.input[head.len..], stream, head.framing);
+        let mut body = Body::new(&arrived[head.len..], stream, head.framing);
         if head.status != 200 {
             let text = fatal_text(&mut body);
             self.stream = None;
@@ -227,7 +232,8 @@ impl Connection {
 
         let stream = connected(&mut self.stream, &mut self.addrs, &self.host_port)?;
         write_all_vectored(stream, &self.post_head, body)?;
-        let head = match read_head(stream, &mut self.input)? {
+        let read = read_head(stream, &mut self.input, &mut self.input_filled)?;
+        let head = match read {
             HeadRead::Read(head) => head,
             HeadRead::OverLimits(what) => {
                 return Err(io::Error::new(
@@ -237,7 +243,8 @@ impl Connection {
             }
         };
         log::debug!("POST {}: HTTP {}", target.path(), head.status);
-        let mut answer = Body::new(&self.input[head.len..], stream, head.framing);
+        let arrived = &self.input[..self.input_filled];
+        let mut answer = Body::new(&arrived[head.len..], stream, head.framing);
         let text = if head.status >= 500 {
             fatal_text(&mut answer)
         } else {
@@ -319,14 +326,19 @@ fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
     out.extend_from_slice(&digits[at..]);
 }
 
-/// Reads an answer's head into `input` (emptied first; it grows as needed, up to the limit), with
-/// header names put in lower case where they lie.
-fn read_head(stream: &mut TcpStream, input: &mut Vec<u8>) -> io::Result<HeadRead> {
+/// Reads an answer's head into the front of `input` (it grows as needed, up to the limit), with
+/// header names put in lower case where they lie; `filled` says how much of `input` arrived.
+fn read_head(
+    stream: &mut TcpStream,
+    input: &mut Vec<u8>,
+    filled_out: &mut usize,
+) -> io::Result<HeadRead> {
+    *filled_out = 0;
     let mut filled = 0;
     let len = loop {
         let found = wire::head_len(&input[..filled]);
         if found.unwrap_or(filled) > MAX_HEAD_BYTES {
-            input.truncate(filled);
+            *filled_out = filled;
             return Ok(HeadRead::OverLimits("its head is over 64 KiB"));
         }
         if let Some(len) = found {
@@ -342,7 +354,7 @@ fn read_head(stream: &mut TcpStream, input: &mut Vec<u8>) -> io::Result<HeadRead
             Err(e) => return Err(e),
         }
     };
-    input.truncate(filled);
+    *filled_out = filled;
     let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_owned());
     let mut lines = input[..len].split_mut(|&b| b == b'\n');
     let status_line = lines.next().unwrap_or_default();
