@@ -6,16 +6,16 @@
 //! in its next read runs before the API can read that answer. The cold-start benchmark's warm
 //! round trip starts before the event is written, on a server with a thread per connection,
 //! locks and condition variables; here the API is one thread (the harness's main thread, pinned
-//! with every bootstrap to one CPU) that serves one connection with blocking reads and writes,
-//! and the window is **the event's last byte written** (its `write` returned) → **the POST's
-//! last byte read**. The window of the cold-start benchmark (the event about to be written → the
-//! POST read) is taken in the same run, so the two methods show side by side.
+//! with every bootstrap to one CPU) that waits with `poll` and reads and writes blocking, and the
+//! window is **the event's last byte written** (the kernel's send timestamp) → **the POST's last
+//! byte read**. The time the API's `write` returned and the cold-start benchmark's start (the
+//! event about to be written) are taken in the same run, so the methods show side by side.
 //!
-//! Per round, A A′ B B′ C C′ (ours, `lambda_runtime`, the floor; ′: the binary out of the page
-//! cache, init only). Per start: init (spawn → the first `GET /next` read, with the page
-//! faults of init), the first invocation, then N warm ones; CPU per warm invocation from the
-//! threads' schedstat before and after them (each read once all threads sleep in the poll), and
-//! `VmHWM`. Written to `benches/results/api-view/` (`api-view.md`, `api-view.csv`).
+//! Per round, A A′ B B′ (ours, the floor; ′: the binary out of the page cache, init only). Per
+//! start: init (spawn → the first `GET /next` read, with the page faults of init), the first
+//! invocation, then N warm ones; CPU per warm invocation from the threads' schedstat before and
+//! after them (each read once all threads sleep in the poll), and `VmHWM`. Written to
+//! `benches/results/api-view/` (`api-view.md`, `api-view.csv`).
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -132,7 +132,13 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
 }
 
 fn run(options: &Options) -> Result<u32, String> {
-    let bootstraps = bootstraps::prepare(&options.sources, &["echo"])?;
+    // Ours and the floor. `lambda_runtime` is left out: on this single-threaded API its process
+    // stalled now and then (an answer never came: its pool keeps several connections and drops
+    // some); its figures are those of the cold-start benchmark.
+    let bootstraps: Vec<Bootstrap> = bootstraps::prepare(&options.sources, &["echo"])?
+        .into_iter()
+        .filter(|b| b.name != bootstraps::OFFICIAL)
+        .collect();
     crate::pin_to_cpu(options.cpu)?;
     let listener =
         TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot listen on loopback: {e}"))?;
@@ -149,10 +155,19 @@ fn run(options: &Options) -> Result<u32, String> {
         for (index, bootstrap) in bootstraps.iter().enumerate() {
             let binary = bootstrap.binary("echo");
             for evicted in [false, true] {
-                let mut command =
-                    crate::lambda_command(&binary.path, &unused, "echo", options.verbose);
-                command.env("AWS_LAMBDA_RUNTIME_API", &api);
-                let sample = measure(&listener, command, binary, &payload, evicted, options)
+                let command = || {
+                    let mut command =
+                        crate::lambda_command(&binary.path, &unused, "echo", options.verbose);
+                    command.env("AWS_LAMBDA_RUNTIME_API", &api);
+                    command
+                };
+                // A start that stalls (seen with `lambda_runtime` now and then) is run again,
+                // once: the figures are those of a start that went through.
+                let sample = measure(&listener, command(), binary, &payload, evicted, options)
+                    .or_else(|e| {
+                        eprintln!("{} #{start}: {e}; starting it again", bootstrap.name);
+                        measure(&listener, command(), binary, &payload, evicted, options)
+                    })
                     .map_err(|e| format!("{} #{start}: {e}", bootstrap.name))?;
                 samples.push(Sample {
                     bootstrap: index,
@@ -227,6 +242,8 @@ impl Connections<'_> {
             if fds[0].revents != 0 {
                 let (stream, _) = self.listener.accept().map_err(|e| format!("accept: {e}"))?;
                 let _ = stream.set_nodelay(true);
+                // Bounds a read that poll woke but that does not complete a request yet.
+                let _ = stream.set_read_timeout(Some(Duration::from_millis(20)));
                 timestamp_sends(&stream)?;
                 self.open.push((stream, RequestReader::default()));
                 self.closed.push(false);
@@ -238,7 +255,8 @@ impl Connections<'_> {
             let (stream, reader) = &mut self.open[at];
             match reader.read_request(stream) {
                 Ok(request) => return Ok((at, request)),
-                // A connection the client closed (`lambda_runtime`'s pool drops some): wait on the others.
+                // A connection the client closed (`lambda_runtime`'s pool drops some): wait on the
+                // others.
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -247,6 +265,13 @@ impl Connections<'_> {
                 {
                     self.closed[at] = true;
                 }
+                // Woken, but the request is not whole yet: what arrived stays in the reader,
+                // which goes on from there at the next wake-up.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) => {}
                 Err(e) => return Err(format!("{what}: the connection failed: {e}")),
             }
         }
@@ -338,6 +363,11 @@ fn measure(
         pagecache::load(&binary.path)?
     };
     let warm = if evicted { 0 } else { options.warm };
+    // Connections a killed process left queued in the listener would be taken for this one's.
+    let stale = drop_queued_connections(listener);
+    if stale > 0 && options.verbose {
+        eprintln!("dropped {stale} connection(s) left by an earlier process");
+    }
     let spawned = Instant::now();
     let mut child = command
         .spawn()
@@ -352,6 +382,18 @@ fn measure(
     sample.evicted = evicted;
     sample.resident_pages = residency.resident;
     Ok(sample)
+}
+
+/// Accepts and closes whatever connections wait in `listener`; returns how many.
+fn drop_queued_connections(listener: &TcpListener) -> usize {
+    let mut dropped = 0;
+    if listener.set_nonblocking(true).is_ok() {
+        while listener.accept().is_ok() {
+            dropped += 1;
+        }
+    }
+    let _ = listener.set_nonblocking(false);
+    dropped
 }
 
 /// The API's side of one start: one request at a time.
@@ -566,10 +608,10 @@ fn markdown(bootstraps: &[Bootstrap], samples: &[Sample], options: &Options) -> 
              (partly) resident and are left out of the out-of-cache figures (CSV: `resident_pages`)."
         );
     }
-    let [ours, official, floor] = &summaries[..] else {
+    let [ours, floor] = &summaries[..] else {
         return md;
     };
-    let targets: [(&str, f64, f64); 5] = [
+    let targets: [(&str, f64, f64); 4] = [
         (
             "warm p50, after write ÷ floor",
             ours.after_write_us[0] / floor.after_write_us[0],
@@ -589,11 +631,6 @@ fn markdown(bootstraps: &[Bootstrap], samples: &[Sample], options: &Options) -> 
             "init out of page cache ÷ floor",
             ours.init_evicted_us / floor.init_evicted_us,
             1.3,
-        ),
-        (
-            "peak RSS ÷ lambda_runtime",
-            ours.rss_kib / official.rss_kib,
-            0.7,
         ),
     ];
     let _ = writeln!(
@@ -616,12 +653,13 @@ fn markdown(bootstraps: &[Bootstrap], samples: &[Sample], options: &Options) -> 
     }
     let _ = writeln!(
         md,
-        "| warm p50, before write ÷ floor | {:.2} | | |\n\
-         | warm p50, after write ÷ lambda_runtime | {:.2} | | |\n\
-         | CPU per warm invocation ÷ lambda_runtime | {:.2} | | |",
+        "| warm p50, write returned ÷ floor | {:.2} | | |\n\
+         | warm p50, before write ÷ floor | {:.2} | | |\n\
+         | peak RSS ÷ floor | {:.2} | | |\n\n\
+         Peak RSS against `lambda_runtime` is judged in the cold-start benchmark's report.",
+        ours.write_returned_us / floor.write_returned_us,
         ours.before_write_us / floor.before_write_us,
-        ours.after_write_us[0] / official.after_write_us[0],
-        ours.cpu_us / official.cpu_us
+        ours.rss_kib / floor.rss_kib
     );
     md
 }
