@@ -7,7 +7,8 @@
 #      src/bin/*.rs copied in, and the README's main.rs (between its readme-example markers, so
 #      a README that stops compiling or working fails here) as its src/main.rs;
 #   3. scripts/build.sh --manifest-path on that crate: static zips for x86_64 and arm64;
-#   4. each binary run as Lambda runs it (_HANDLER=bootstrap) against the fake Runtime API,
+#   4. a crate depending on this repository by git: no error or warning from cargo;
+#   5. each binary run as Lambda runs it (_HANDLER=bootstrap) against the fake Runtime API,
 #      x86_64 natively and arm64 under qemu-aarch64-static (tests/tests/user_function.rs).
 #
 #   scripts/test-user-function.sh
@@ -141,7 +142,26 @@ for arch in "${arches[@]}"; do
     done
 done
 
-# --- 4. Run -----------------------------------------------------------------------------------------
+# --- 4. From git ---------------------------------------------------------------------------------
+# A git dependency on this repository, the README's first install route, must be silent: cargo
+# reads every manifest in the checkout while it looks for the package, so one it cannot parse
+# anywhere in the tree prints an error on every cargo command in the user's crate. (It sees what
+# is committed: the clone CI runs on.)
+step "a crate depending on this repository by git: cargo add --git, cargo metadata"
+git_dependency() {
+    cargo new --quiet --vcs none --name from-git "$scratch/from-git" || return
+    cd "$scratch/from-git" &&
+        cargo add --quiet --git "file://$root" lambda-blocking-rt &&
+        cargo metadata --format-version 1 >/dev/null
+}
+if (git_dependency) >"$scratch/git.log" 2>&1 && ! grep -E '^(error|warning)' "$scratch/git.log" >/dev/null; then
+    pass "cargo add --git file://$root lambda-blocking-rt and cargo metadata: no error or warning"
+else
+    fail "a git dependency on this repository printed an error or warning:"
+    grep -E -A4 '^(error|warning)' "$scratch/git.log" | head -20 | sed 's/^/    /'
+fi
+
+# --- 5. Run -----------------------------------------------------------------------------------------
 for arch in "${arches[@]}"; do
     runner=natively
     [[ $arch == arm64 ]] && runner="under qemu-aarch64-static"

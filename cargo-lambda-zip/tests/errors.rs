@@ -31,7 +31,7 @@ fn manifest_path_that_does_not_exist_is_named() {
 
 #[test]
 fn manifest_that_does_not_parse_gives_cargos_reason_in_one_line() {
-    let project = Project::copy_of("bad-manifest");
+    let project = Project::with_manifest("bad-manifest", "[package\nname = \"bad-manifest\"\n");
     let result = run(&mut project.tool(["--arch", "x86_64"]));
     let line = result.one_error_line(1);
     assert!(line.contains("cannot read the Cargo project at"), "{line}");
