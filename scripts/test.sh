@@ -74,6 +74,21 @@ unit_tests() {
     cargo test --locked -p lambda-blocking-rt --features float_roundtrip
 }
 
+# The minimum Rust version each crate a user compiles states (rust-version in its manifest) builds
+# it, every feature on: the runtime and extension libraries, and the build tool. rustup installs
+# the version (minimal profile) when it is missing.
+msrv() {
+    local package version
+    for package in lambda-blocking-rt lambda-blocking-ext cargo-lambda-zip; do
+        version=$(cargo metadata --no-deps --format-version 1 --locked | python3 -c "
+import json, sys
+print(next(p['rust_version'] for p in json.load(sys.stdin)['packages'] if p['name'] == '$package'))")
+        echo "$package: rust-version $version"
+        rustup toolchain install "$version" --profile minimal --no-self-update 2>&1 | tail -1
+        CARGO_TARGET_DIR=target/msrv cargo "+$version" check --locked --all-features -p "$package"
+    done
+}
+
 # The integration tests against the arm64 per-function bootstraps under qemu: handlers, errors,
 # faults, logging, transport, shutdown, concurrency, invocation ids and streaming. Each
 # per-function binary holds one handler; the tests that need the all-handlers binary (the list
@@ -153,6 +168,8 @@ fi
 
 # unit, doc and end-to-end tests (the real bootstrap against the fake Runtime API)
 step unit -- unit_tests
+# the stated minimum Rust versions
+step msrv -- msrv
 # every function as a static zip for x86_64 and arm64
 step build -- scripts/build.sh
 # usage errors, zip layout, static ELF per arch, byte-identical rebuild (echo)
