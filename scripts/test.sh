@@ -172,8 +172,6 @@ step unit -- unit_tests
 step msrv -- msrv
 # every function as a static zip for x86_64 and arm64
 step build -- scripts/build.sh
-# usage errors, zip layout, static ELF per arch, byte-identical rebuild (echo)
-step build-checks -- scripts/test-build.sh --function echo
 # the integration tests against the arm64 bootstraps under qemu-user-static (web included)
 step arm64-qemu -- arm64_under_qemu
 # the integration tests against the x86_64 bootstraps built with --tiny (nightly)
