@@ -17,8 +17,13 @@
 # points the AWS CLI at a local emulator such as moto.
 set -euo pipefail
 
-KNOWN_FUNCTIONS=(echo fibonacci error panic context hello sleep stream http-stream web)
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The shipped functions: one per file of bootstrap/src/bin/, their one list.
+KNOWN_FUNCTIONS=()
+for source in "$ROOT"/bootstrap/src/bin/*.rs; do
+    name=${source##*/}
+    KNOWN_FUNCTIONS+=("${name%.rs}")
+done
 
 usage() {
     cat <<EOF

@@ -24,6 +24,7 @@ fi
 # The structure, read with the YAML parser cfn-lint brings along; one line
 # per check, "ok|FAIL<TAB>description".
 "$VENV/bin/python" - template.yaml >"$work/checks" <<'EOF'
+import pathlib
 import sys
 from cfnlint.decode import decode
 
@@ -41,7 +42,8 @@ functions = {
     for name, props in template["Resources"].items()
     if props["Type"] == "AWS::Serverless::Function"
 }
-shipped = ["echo", "fibonacci", "error", "panic", "context", "hello", "web"]
+# The shipped functions: one per file of bootstrap/src/bin/, their one list.
+shipped = sorted(f.name.removesuffix(".rs") for f in pathlib.Path("bootstrap/src/bin").glob("*.rs"))
 check(sorted(functions) == sorted(shipped), f"one function per shipped handler {shipped} (got {sorted(functions)})")
 for fn in shipped:
     if fn not in functions:
@@ -56,6 +58,9 @@ for fn in shipped:
 hello = functions.get("hello", (None, {"Properties": {}}))[1]["Properties"]
 events = [e.get("Type") for e in hello.get("Events", {}).values()]
 check("HttpApi" in events or "FunctionUrlConfig" in hello, "hello: reachable over HTTP (HttpApi event or function URL)")
+for fn in ["stream", "http-stream"]:
+    url = functions.get(fn, (None, {"Properties": {}}))[1]["Properties"].get("FunctionUrlConfig", {})
+    check(url.get("InvokeMode") == "RESPONSE_STREAM", f"{fn}: function URL in RESPONSE_STREAM mode")
 EOF
 while IFS=$'\t' read -r verdict what; do
     if [[ "$verdict" == ok ]]; then ok "$what"; else not_ok "$what"; fi
