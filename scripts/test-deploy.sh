@@ -25,8 +25,9 @@ trap cleanup EXIT
 # scripts/build.sh may or may not have written under target/lambda does not
 # change which cases have a zip: only arm64/echo has one.
 repo="$work/repo"
-mkdir -p "$repo/scripts" "$repo/target/lambda/arm64/echo"
+mkdir -p "$repo/scripts" "$repo/target/lambda/arm64/echo" "$repo/bootstrap/src"
 cp scripts/deploy.sh "$repo/scripts/"
+cp -r bootstrap/src/bin "$repo/bootstrap/src/" # the shipped functions' list
 zip="$repo/target/lambda/arm64/echo/bootstrap.zip"
 if [[ -f target/lambda/arm64/echo/bootstrap.zip ]]; then
     cp target/lambda/arm64/echo/bootstrap.zip "$zip"
@@ -110,7 +111,7 @@ expect_refused() {
     if [[ -n "$name" ]] && function_exists "$name"; then not_ok "$what: function $name must not exist"; fi
 }
 
-expect_refused "unknown function" "unknown function 'nope'.*echo fibonacci error panic context hello" nope -- \
+expect_refused "unknown function" "unknown function 'nope'.*context echo error fibonacci hello http-stream panic sleep stream web" nope -- \
     nope --role "$role"
 expect_refused "missing zip" "scripts/build.sh" fibonacci -- \
     fibonacci --role "$role"
