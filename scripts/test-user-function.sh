@@ -19,28 +19,19 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-started=$SECONDS
 
-passed=0
-failed=0
-pass() { echo "ok   - $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL - $1"; failed=$((failed + 1)); }
+source scripts/lib-check.sh
+source scripts/lib-install.sh
 step() { printf '\n==> %s\n' "$*"; }
-finish() {
-    echo
-    echo "$passed passed, $failed failed ($((SECONDS - started)) s)"
-    if ((failed > 0)); then exit 1; fi
-    exit 0
-}
 # run_logged NAME LOG COMMAND...: runs the command with its output in LOG; passes when it
 # succeeds, else fails and shows the end of the log.
 run_logged() {
     local name=$1 log=$2
     shift 2
     if "$@" >"$log" 2>&1; then
-        pass "$name"
+        ok "$name"
     else
-        fail "$name (exit $?; last lines of its output:)"
+        not_ok "$name (exit $?; last lines of its output:)"
         tail -25 "$log" | sed 's/^/    /'
         return 1
     fi
@@ -54,10 +45,7 @@ crate="$scratch/$crate_name"
 bins=("$crate_name" sqs raw)
 arches=(x86_64 arm64)
 
-if ! command -v qemu-aarch64-static >/dev/null; then
-    step "installing qemu-user-static (runs the arm64 binaries)"
-    apt-get update -qq && apt-get install -y -qq qemu-user-static >/dev/null
-fi
+ensure_commands qemu-aarch64-static:qemu-user-static
 
 # --- 1. The example's own tests ---------------------------------------------------------------
 step "examples/sqs-batch: its unit tests, and its formatting (it is not a workspace member)"
@@ -106,9 +94,9 @@ make_crate() {
 }
 crate_check="cargo new + cargo add (the runtime by path, aws_lambda_events with sqs only, serde, serde_json, log), the example's lib.rs and bins, the README's main.rs"
 if make_crate >"$scratch/crate.log" 2>&1; then
-    pass "$crate_check"
+    ok "$crate_check"
 else
-    fail "$crate_check (last lines of its output:)"
+    not_ok "$crate_check (last lines of its output:)"
     tail -25 "$scratch/crate.log" | sed 's/^/    /'
     finish
 fi
@@ -137,7 +125,7 @@ for arch in "${arches[@]}"; do
             printf '    %-12s %-7s %12s %12s\n' "$bin" "$arch" \
                 "$(stat -c %s "$dir/bootstrap")" "$(stat -c %s "$dir/bootstrap.zip")"
         else
-            fail "$arch/$bin: no bootstrap and bootstrap.zip in $dir"
+            not_ok "$arch/$bin: no bootstrap and bootstrap.zip in $dir"
         fi
     done
 done
@@ -155,9 +143,9 @@ git_dependency() {
         cargo metadata --format-version 1 >/dev/null
 }
 if (git_dependency) >"$scratch/git.log" 2>&1 && ! grep -E '^(error|warning)' "$scratch/git.log" >/dev/null; then
-    pass "cargo add --git file://$root lambda-blocking-rt and cargo metadata: no error or warning"
+    ok "cargo add --git file://$root lambda-blocking-rt and cargo metadata: no error or warning"
 else
-    fail "a git dependency on this repository printed an error or warning:"
+    not_ok "a git dependency on this repository printed an error or warning:"
     grep -E -A4 '^(error|warning)' "$scratch/git.log" | head -20 | sed 's/^/    /'
 fi
 
@@ -175,10 +163,10 @@ for arch in "${arches[@]}"; do
     results=$(sed -n 's/^test \([a-z0-9_]*\) \.\.\. \(ok\|FAILED\)$/\2 \1/p' "$log")
     while read -r outcome name; do
         [[ -n $name ]] || continue
-        if [[ $outcome == ok ]]; then pass "$arch: $name"; else fail "$arch: $name"; fi
+        if [[ $outcome == ok ]]; then ok "$arch: $name"; else not_ok "$arch: $name"; fi
     done <<<"$results"
     if ((status != 0)); then
-        [[ -n $results ]] || fail "$arch: cargo test --test user_function (exit $status, no test ran)"
+        [[ -n $results ]] || not_ok "$arch: cargo test --test user_function (exit $status, no test ran)"
         sed -n '/^failures:$/,/^test result:/p' "$log" | head -60 | sed 's/^/    /'
         [[ -n $results ]] || tail -25 "$log" | sed 's/^/    /'
     fi

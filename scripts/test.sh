@@ -33,6 +33,9 @@ case "${1:-}" in
     *) echo "usage: scripts/test.sh [--list]   (TEST_STEPS=REGEX selects steps)" >&2; exit 2 ;;
 esac
 
+# What git sees before the first step: the last step checks the others left the checkout so.
+checkout_before="$(git status --porcelain --untracked-files=all 2>/dev/null)"
+
 # --- the step runner ----------------------------------------------------------------------------
 number=0
 passed=()
@@ -156,6 +159,17 @@ dynamodb_example() {
     done
 }
 
+checkout_unchanged() {
+    local now
+    now="$(git status --porcelain --untracked-files=all)"
+    if [[ "$now" != "$checkout_before" ]]; then
+        echo "the steps changed the checkout (git status --porcelain: before < > after):"
+        diff <(echo "$checkout_before") <(echo "$now")
+        return 1
+    fi
+    echo "git status --porcelain is as before the first step"
+}
+
 # --- the steps, in order ------------------------------------------------------------------------
 if ((!list_only)); then
     mkdir -p "$LOGS"
@@ -203,6 +217,8 @@ step cargo-lambda-web -- scripts/test-cargo-lambda-web.sh
 step bench-quick -- cargo run --locked --release -p coldstart -- --quick
 # concurrency benchmark, quick: N = 1, 8, 64 against run_concurrent, every answer checked
 step bench-concurrency-quick -- cargo run --locked --release -p coldstart -- concurrency --quick
+# nothing above wrote into the tracked tree or left files git would pick up
+step clean-checkout -- checkout_unchanged
 
 # --- the verdict ----------------------------------------------------------------------------------
 ((list_only)) && exit 0
