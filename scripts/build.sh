@@ -47,7 +47,13 @@ else
     # Always this checkout's target/lambda, even with CARGO_TARGET_DIR set: deploy.sh, the SAM
     # template and the arm64 tests read the packages there. The `bootstrap` binary (every
     # handler in one, chosen by _HANDLER) is not shipped: each function is its own binary.
-    exec_args=(--manifest-path "$root/bootstrap/Cargo.toml" --locked --out-dir "$root/target/lambda")
+    # ureq-proto walks every body it reads in 16-byte rows for its trace! records; with trace!
+    # compiled out (bootstrap/Cargo.toml), opt-level "z" still keeps the emptied loop and "s"
+    # removes it (benches/README.md has what it buys). Here and not in the root Cargo.toml's
+    # profile, where every other member's build (cargo install of the tool) warned that the
+    # spec matched no package.
+    exec_args=(--manifest-path "$root/bootstrap/Cargo.toml" --locked --out-dir "$root/target/lambda"
+        --config 'profile.release.package.ureq-proto.opt-level="s"')
     if ! $chose_bins; then
         for source in "$root"/bootstrap/src/bin/*.rs; do
             name=${source##*/}

@@ -111,8 +111,7 @@ arm64_under_qemu() {
 # (nightly, std built with the binary, no backtrace symbolizer): they still answer, and still
 # catch and report a handler's panic with its message and location.
 tiny_x86_64() {
-    cargo run --quiet --locked -p cargo-lambda-zip -- --manifest-path bootstrap/Cargo.toml \
-        --arch x86_64 --tiny --locked --out-dir "$PWD/target/lambda-tiny"
+    scripts/build.sh --arch x86_64 --tiny --out-dir "$PWD/target/lambda-tiny"
     BOOTSTRAP_FUNCTIONS="$PWD/target/lambda-tiny/x86_64" \
         cargo test --locked -p lambda-blocking-rt-tests \
         --test handlers --test errors --test faults --test logging --test transport --test shutdown \

@@ -228,3 +228,34 @@ fn source_date_epoch_that_is_not_a_number_is_refused() {
         "error: SOURCE_DATE_EPOCH='yesterday' is not a whole number of seconds since 1970"
     );
 }
+
+#[test]
+fn config_values_reach_cargo_after_the_tools_own() {
+    // The tool sets profile.release.opt-level="z"; the user's value comes later and wins, so an
+    // invalid one is cargo's error, before anything compiles.
+    let project = Project::copy_of("two-bins");
+    let result = run(&mut project.tool([
+        "--arch",
+        "x86_64",
+        "--config",
+        "profile.release.opt-level=\"fast\"",
+    ]));
+    let with_valid_value = run(&mut project.tool([
+        "--arch",
+        "x86_64",
+        "--config",
+        "profile.release.opt-level=\"s\"",
+    ]));
+    assert_eq!(
+        with_valid_value.code,
+        Some(0),
+        "{}",
+        with_valid_value.stderr
+    );
+    assert_eq!(result.code, Some(1), "{}", result.stderr);
+    assert!(
+        result.stderr.contains("opt-level") && result.stderr.contains("fast"),
+        "{}",
+        result.stderr
+    );
+}
