@@ -15,13 +15,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-source scripts/lib-venv.sh
-ensure_venv cargo-lambda
-export PATH="$VENV/bin:$PATH"
 
-source scripts/lib-check.sh
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/test-cargo-lambda-stream.XXXXXX")"
 source scripts/lib-watch.sh
 if ! start_watch --env-var _HANDLER=http-stream; then
     not_ok "cargo lambda watch listens on 127.0.0.1:$port within 60 s"

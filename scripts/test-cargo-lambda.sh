@@ -8,12 +8,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-source scripts/lib-check.sh
-source scripts/lib-venv.sh
-ensure_venv cargo-lambda
-export PATH="$VENV/bin:$PATH"
 
-work="$(mktemp -d "${TMPDIR:-/tmp}/test-cargo-lambda.XXXXXX")"
 source scripts/lib-watch.sh
 
 # invoke DESCRIPTION PAYLOAD EXPECTED-JSON [FUNCTION] [--data-file]: compares as JSON, not as
