@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Walks the path a user walks with a function of their own, as they would walk it:
-#   1. examples/sqs-batch's and examples/web-api's own unit tests (cargo test in each example, as
-#      their READMEs say), and cargo fmt --check on them (the workspace's fmt does not reach them);
+#   1. the examples' own unit tests (cargo test in each, as their READMEs say; examples/dynamodb's
+#      run in test.sh's dynamodb-example step), and cargo fmt --check on each;
 #   2. a new crate made with `cargo new` in a temporary directory outside this repository, the
 #      runtime and the other dependencies added with `cargo add`, the example's src/lib.rs and
 #      src/bin/*.rs copied in, and the README's main.rs (between its readme-example markers, so
@@ -47,19 +47,18 @@ arches=(x86_64 arm64)
 
 ensure_commands qemu-aarch64-static:qemu-user-static
 
-# --- 1. The example's own tests ---------------------------------------------------------------
-step "examples/sqs-batch: its unit tests, and its formatting (it is not a workspace member)"
-run_logged "examples/sqs-batch: cargo fmt --check" "$scratch/example-fmt.log" \
-    cargo fmt --manifest-path examples/sqs-batch/Cargo.toml --check || true
-run_logged "examples/sqs-batch: cargo test --locked" "$scratch/example-test.log" \
-    cargo test --manifest-path examples/sqs-batch/Cargo.toml --locked || true
-grep -E '^test result:' "$scratch/example-test.log" | head -1 | sed 's/^/    /' || true
-step "examples/web-api: its unit tests, and its formatting (its own workspace too)"
-run_logged "examples/web-api: cargo fmt --check" "$scratch/web-api-fmt.log" \
-    cargo fmt --manifest-path examples/web-api/Cargo.toml --check || true
-run_logged "examples/web-api: cargo test --locked" "$scratch/web-api-test.log" \
-    cargo test --manifest-path examples/web-api/Cargo.toml --locked || true
-grep -E '^test result:' "$scratch/web-api-test.log" | head -1 | sed 's/^/    /' || true
+# --- 1. The examples' own tests ---------------------------------------------------------------
+# Each is its own workspace, which the root's fmt and tests do not reach. (examples/dynamodb's
+# tests run in test.sh's dynamodb-example step; its formatting is checked here.)
+for example in sqs-batch web-api dynamodb; do
+    step "examples/$example: its formatting, and its unit tests"
+    run_logged "examples/$example: cargo fmt --check" "$scratch/$example-fmt.log" \
+        cargo fmt --manifest-path "examples/$example/Cargo.toml" --check || true
+    [[ $example == dynamodb ]] && continue
+    run_logged "examples/$example: cargo test --locked" "$scratch/$example-test.log" \
+        cargo test --manifest-path "examples/$example/Cargo.toml" --locked || true
+    grep -E '^test result:' "$scratch/$example-test.log" | head -1 | sed 's/^/    /' || true
+done
 
 # --- 2. A user's crate, from cargo new ------------------------------------------------------------
 step "a new crate outside the repository: $crate"
