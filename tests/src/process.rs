@@ -182,6 +182,13 @@ impl Bootstrap {
         String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
     }
 
+    /// Fails the test, showing all of stderr, unless stderr holds `text` by now.
+    #[track_caller]
+    pub fn assert_stderr_contains(&self, text: &str) {
+        let stderr = self.stderr();
+        assert!(stderr.contains(text), "{text:?} not in stderr: {stderr}");
+    }
+
     /// Waits up to `limit` for stderr to contain `text`; returns all of stderr either way, for
     /// the assertion message.
     pub fn wait_stderr(&self, text: &str, limit: Duration) -> (bool, String) {

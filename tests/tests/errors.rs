@@ -140,11 +140,7 @@ fn handler_that_cannot_be_built_is_an_init_error() {
     assert_eq!(posts[0].endpoint, Endpoint::InitError);
     assert_eq!(posts[0].error_type(), "DemoInitError");
     assert!(posts[0].error_message().contains("no database"));
-    assert!(
-        bootstrap.stderr().contains("init failed"),
-        "{}",
-        bootstrap.stderr()
-    );
+    bootstrap.assert_stderr_contains("init failed");
 }
 
 #[test]
@@ -220,11 +216,7 @@ fn container_error_when_answering_exits_non_zero() {
         let exit = bootstrap.wait_exit(PATIENCE).expect("exits");
         assert_eq!(exit.code(), Some(1), "{endpoint:?} {status}");
         assert_eq!(api.posts().len(), 1, "not retried: {:?}", api.posts());
-        assert!(
-            bootstrap.stderr().contains(&format!("HTTP {status}")),
-            "{}",
-            bootstrap.stderr()
-        );
+        bootstrap.assert_stderr_contains(&format!("HTTP {status}"));
     }
 }
 

@@ -348,11 +348,7 @@ fn stream_500_exits(at: At) {
     let (api, mut bootstrap, broken, _) = faulted_stream(stream_fault(at, Some(500)));
     let status = bootstrap.wait_exit(PATIENCE).expect("the runtime exits");
     assert_eq!(status.code(), Some(1));
-    assert!(
-        bootstrap.stderr().contains("HTTP 500"),
-        "{}",
-        bootstrap.stderr()
-    );
+    bootstrap.assert_stderr_contains("HTTP 500");
     let posts = posts_for(&api, &broken);
     assert_eq!(posts.len(), 1, "nothing sent after the 500: {posts:#?}");
 }
