@@ -3,13 +3,16 @@
 # first; nothing installed):
 #
 #   scripts/build.sh [OPTION]...                      the shipped functions, into
-#                                                     target/lambda/<arch>/<function>/bootstrap.zip
+#                                                     target/lambda/<arch>/<function>/bootstrap.zip,
+#                                                     and the shipped extensions' layers, into
+#                                                     target/lambda/<arch>/<extension>/extension.zip
 #   scripts/build.sh --manifest-path PATH [OPTION]... any Cargo project's binaries, into
 #                                                     <its target dir>/lambda/<arch>/<bin>/bootstrap.zip
 #
 # OPTIONs are the tool's, passed as they are (`cargo lambda-zip --help`): --arch x86_64|arm64,
-# --bin NAME (--function NAME is the same), --tiny, --features, --include, ... The shipped
-# functions are the files of bootstrap/src/bin/: that folder is their list.
+# --bin NAME (--function NAME is the same: functions only), --tiny, --features, --include, ...
+# The shipped functions are the files of bootstrap/src/bin/, the shipped extensions those of
+# extension/src/bin/: those folders are their lists.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,7 +34,9 @@ while (($#)); do
         -h | --help)
             echo "Usage: scripts/build.sh [--manifest-path PATH] [cargo lambda-zip's options]"
             echo "Without --manifest-path: the shipped functions ($(cd "$root/bootstrap/src/bin" && ls -- *.rs | sed 's/\.rs$//' | tr '\n' ' '))"
-            echo "into target/lambda/<arch>/<function>/. The options, as cargo lambda-zip takes them:"
+            echo "into target/lambda/<arch>/<function>/, and without --bin/--function the shipped extensions'"
+            echo "layers ($(cd "$root/extension/src/bin" && ls -- *.rs | sed 's/\.rs$//' | tr '\n' ' ')) into target/lambda/<arch>/<extension>/."
+            echo "The options, as cargo lambda-zip takes them:"
             echo
             lambda_zip --help
             exit 0
@@ -63,3 +68,10 @@ else
     exec_args+=(${args[@]+"${args[@]}"})
 fi
 lambda_zip "${exec_args[@]}"
+
+# The shipped extensions' layers (deploy.sh --layer and template.yaml read them there), unless
+# functions were chosen.
+if ! $own_project && ! $chose_bins; then
+    lambda_zip --manifest-path "$root/extension/Cargo.toml" --extension --locked \
+        --out-dir "$root/target/lambda" ${args[@]+"${args[@]}"}
+fi
