@@ -103,12 +103,18 @@ fn run() -> Result<(), String> {
         let build_sh = root.join("scripts/build.sh");
         let manifest = root.join("benches/extension/Cargo.toml");
         if !given {
-            command(Command::new(&build_sh).args([
-                "--arch",
-                "x86_64",
-                "--extension",
-                "invocation-summary",
-            ]))?;
+            command(
+                Command::new(&build_sh)
+                    .arg("--manifest-path")
+                    .arg(root.join("extension/Cargo.toml"))
+                    .args([
+                        "--extension",
+                        "--bin",
+                        "invocation-summary",
+                        "--arch",
+                        "x86_64",
+                    ]),
+            )?;
         }
         command(
             Command::new(&build_sh)
@@ -188,7 +194,7 @@ fn run() -> Result<(), String> {
     write(&out.join("raw.csv"), &csv(&cases, &samples))?;
     write(
         &out.join("README.md"),
-        &report(&cases, &samples, sizes, starts, pin),
+        &report(&cases, &samples, sizes, starts, pin, given),
     )?;
     println!(
         "{}",
@@ -486,6 +492,7 @@ fn report(
     sizes: [u64; 2],
     starts: usize,
     pin: Option<usize>,
+    ours_given: bool,
 ) -> String {
     let m: Vec<[u64; 4]> = samples.iter().map(|s| medians(s)).collect();
     let ratio = |ours: u64, theirs: u64| ours as f64 / theirs.max(1) as f64;
@@ -502,14 +509,18 @@ fn report(
     let mut r = String::from(
         "# Extensions: invocation-summary against lambda-extension, and the shutdown hook's cost\n\n",
     );
+    let ours = match ours_given {
+        true => "ours the binary given with `--ours` (path below)",
+        false => "ours as `scripts/build.sh` ships it (`cargo lambda-zip`)",
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
     r += &format!(
-        "`cargo run --release -p extension-bench -- --starts {starts}{}` (benches/extension): \
-         {starts} starts of each case, alternating, {pinned}, on a fake Lambda API on loopback. \
-         Medians; one row per start in `raw.csv`. Static musl x86_64 release builds, stripped: \
-         ours as `scripts/build.sh` ships it (`cargo lambda-zip`), the reference with \
-         benches/official's release profile (`lto`, `codegen-units = 1`, `strip`, \
-         `opt-level = \"z\"`).\n\n",
-        pin.map(|c| format!(" --pin {c}")).unwrap_or_default(),
+        "`cargo run --release -p extension-bench -- {}` (benches/extension): {starts} starts of \
+         each case, alternating, {pinned}, on a fake Lambda API on loopback. Medians; one row per \
+         start in `raw.csv`. Static musl x86_64 release builds, stripped: {ours}, the reference \
+         with benches/official's release profile (`lto`, `codegen-units = 1`, `strip`, \
+         `opt-level = \"z\"`; tokio starts a worker thread per CPU the process may use).\n\n",
+        args.join(" "),
     );
     r += "## An external extension: register, subscribe to platform telemetry, poll\n\n\
           Both register for INVOKE and SHUTDOWN, start their telemetry listener, subscribe to \
