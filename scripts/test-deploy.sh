@@ -30,42 +30,32 @@ mkdir -p "$repo/scripts" "$repo/target/lambda/arm64/echo" "$repo/bootstrap/src" 
 cp scripts/deploy.sh "$repo/scripts/"
 cp -r bootstrap/src/bin "$repo/bootstrap/src/" # the shipped functions' list
 cp -r extension/src/bin "$repo/extension/src/" # the shipped extensions' list
+# stage ZIP ENTRY: the real build output of the same path under target/ into
+# the scratch repository's ZIP, or, without one, a stand-in zip holding a small
+# executable ENTRY: the test is about deploying, not the binary.
+stage() {
+    local zip="$1" entry="$2" built="${1#"$repo"/}"
+    mkdir -p "$(dirname "$zip")"
+    if [[ -f "$built" ]]; then
+        cp "$built" "$zip"
+        echo "using the real build output $built"
+    else
+        "$VENV/bin/python" - "$zip" "$entry" <<'PY'
+import sys, zipfile
+info = zipfile.ZipInfo(sys.argv[2])
+info.external_attr = 0o100755 << 16
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr(info, f"#!/bin/sh\necho stand-in {sys.argv[2]} for deploy tests\n")
+PY
+        echo "no build output: using a stand-in zip with an executable $entry"
+    fi
+}
 zip="$repo/target/lambda/arm64/echo/bootstrap.zip"
-if [[ -f target/lambda/arm64/echo/bootstrap.zip ]]; then
-    cp target/lambda/arm64/echo/bootstrap.zip "$zip"
-    echo "using the real build output target/lambda/arm64/echo/bootstrap.zip"
-else
-    # The test is about deploying, not the binary: a stand-in zip with a
-    # small executable named bootstrap will do.
-    "$VENV/bin/python" - "$zip" <<'PY'
-import sys, zipfile
-info = zipfile.ZipInfo("bootstrap")
-info.external_attr = 0o100755 << 16
-with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
-    z.writestr(info, "#!/bin/sh\necho stand-in bootstrap for deploy tests\n")
-PY
-    echo "no build output: using a stand-in zip with an executable bootstrap"
-fi
+stage "$zip" bootstrap
 zip_size="$(stat -c %s "$zip")"
-
-# The shipped extension's layer, only on arm64 too: the real one when
-# scripts/build.sh made it, else a stand-in with an executable
-# extensions/invocation-summary.
+# The shipped extension's layer, on arm64 too.
 layer_zip="$repo/target/lambda/arm64/invocation-summary/extension.zip"
-mkdir -p "$(dirname "$layer_zip")"
-if [[ -f target/lambda/arm64/invocation-summary/extension.zip ]]; then
-    cp target/lambda/arm64/invocation-summary/extension.zip "$layer_zip"
-    echo "using the real build output target/lambda/arm64/invocation-summary/extension.zip"
-else
-    "$VENV/bin/python" - "$layer_zip" <<'PY'
-import sys, zipfile
-info = zipfile.ZipInfo("extensions/invocation-summary")
-info.external_attr = 0o100755 << 16
-with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
-    z.writestr(info, "#!/bin/sh\necho stand-in extension for deploy tests\n")
-PY
-    echo "no build output: using a stand-in layer zip with an executable extensions/invocation-summary"
-fi
+stage "$layer_zip" extensions/invocation-summary
 
 # A user's own function, zipped the way a user would: any executable named
 # bootstrap, zipped with `zip`, anywhere outside the repository.

@@ -17,6 +17,13 @@ ensure_venv cfn-lint
 work="$(mktemp -d "${TMPDIR:-/tmp}/test-template.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
+# tally FILE: one ok/not_ok per line "ok|FAIL<TAB>description" that the Python checks print.
+tally() {
+    while IFS=$'\t' read -r verdict what; do
+        if [[ "$verdict" == ok ]]; then ok "$what"; else not_ok "$what"; fi
+    done <"$1"
+}
+
 if "$VENV/bin/cfn-lint" template.yaml >"$work/lint.out" 2>&1; then
     ok "cfn-lint accepts template.yaml"
 else
@@ -75,9 +82,7 @@ for fn in ["stream", "http-stream"]:
     url = functions.get(fn, (None, {"Properties": {}}))[1]["Properties"].get("FunctionUrlConfig", {})
     check(url.get("InvokeMode") == "RESPONSE_STREAM", f"{fn}: function URL in RESPONSE_STREAM mode")
 EOF
-while IFS=$'\t' read -r verdict what; do
-    if [[ "$verdict" == ok ]]; then ok "$what"; else not_ok "$what"; fi
-done <"$work/checks"
+tally "$work/checks"
 
 # A function whose Layers names a layer that is not in the template must be
 # rejected too.
@@ -98,22 +103,28 @@ else
     ok "cfn-lint rejects a template with a dangling !GetAtt"
 fi
 
-# snippet MARKER: the README's yaml block after the line <!-- MARKER: ... -->
-snippet() {
-    awk -v marker="<!-- $1:" 'index($0, marker) == 1 { state = 1; next }
+# lint_snippet MARKER FILE WHAT: the README's yaml block after the line <!-- MARKER: ... -->
+# into FILE, linted by cfn-lint; returns 1 when there is no such block.
+lint_snippet() {
+    local marker=$1 file=$2 what=$3
+    awk -v marker="<!-- $marker:" 'index($0, marker) == 1 { state = 1; next }
          state == 1 && /^```yaml$/ { state = 2; next }
          state == 2 && /^```$/ { exit }
-         state == 2 { print }' README.md
+         state == 2 { print }' README.md >"$file"
+    if [[ ! -s "$file" ]]; then
+        not_ok "README.md has a yaml block after the $marker marker (<!-- $marker: ... --> then \`\`\`yaml)"
+        return 1
+    fi
+    ok "README.md has a yaml block after the $marker marker"
+    if "$VENV/bin/cfn-lint" "$file" >"$file.out" 2>&1; then
+        ok "cfn-lint accepts the README's $what"
+    else
+        not_ok "cfn-lint accepts the README's $what:"; sed 's/^/    /' "$file.out"
+    fi
 }
 
 # --- the README's SAM snippet for a function using the extension's layer ----------
-snippet sam-layer-snippet >"$work/layer-snippet.yaml"
-if [[ -s "$work/layer-snippet.yaml" ]]; then
-    if "$VENV/bin/cfn-lint" "$work/layer-snippet.yaml" >"$work/layer-snippet.out" 2>&1; then
-        ok "cfn-lint accepts the README's SAM snippet with the extension's layer"
-    else
-        not_ok "cfn-lint accepts the README's SAM snippet with the extension's layer:"; sed 's/^/    /' "$work/layer-snippet.out"
-    fi
+if lint_snippet sam-layer-snippet "$work/layer-snippet.yaml" "SAM snippet with the extension's layer"; then
     "$VENV/bin/python" - "$work/layer-snippet.yaml" >"$work/layer-checks" <<'EOF'
 import sys
 from cfnlint.decode import decode
@@ -128,22 +139,11 @@ users = [n for n, r in resources.items() if r.get("Type") == "AWS::Serverless::F
          and any({"Ref": l} in r.get("Properties", {}).get("Layers", []) for l in layers)]
 print(f"{'ok' if len(users) == 1 else 'FAIL'}\tlayer snippet: a function uses it through Layers: !Ref (got {users})")
 EOF
-    while IFS=$'\t' read -r verdict what; do
-        if [[ "$verdict" == ok ]]; then ok "$what"; else not_ok "$what"; fi
-    done <"$work/layer-checks"
-else
-    not_ok "README.md has a yaml block after the sam-layer-snippet marker"
+    tally "$work/layer-checks"
 fi
 
 # --- the README's SAM snippet for a user's own function ---------------------------
-snippet sam-snippet >"$work/snippet.yaml"
-if [[ -s "$work/snippet.yaml" ]]; then
-    ok "README.md has a yaml block after the sam-snippet marker"
-    if "$VENV/bin/cfn-lint" "$work/snippet.yaml" >"$work/snippet.out" 2>&1; then
-        ok "cfn-lint accepts the README's SAM snippet"
-    else
-        not_ok "cfn-lint accepts the README's SAM snippet:"; sed 's/^/    /' "$work/snippet.out"
-    fi
+if lint_snippet sam-snippet "$work/snippet.yaml" "SAM snippet"; then
     # cfn-lint lets a made-up Runtime or architecture through: check the settings themselves.
     "$VENV/bin/python" - "$work/snippet.yaml" >"$work/snippet-checks" <<'EOF'
 import re, sys
@@ -162,9 +162,7 @@ uri = p.get("CodeUri")
 good = isinstance(uri, str) and re.fullmatch(r"target/lambda/arm64/[^/]+/bootstrap\.zip", uri)
 print(f"{'ok' if good else 'FAIL'}\tsnippet: CodeUri is the arm64 zip build.sh writes, target/lambda/arm64/<bin>/bootstrap.zip (got {uri})")
 EOF
-    while IFS=$'\t' read -r verdict what; do
-        if [[ "$verdict" == ok ]]; then ok "$what"; else not_ok "$what"; fi
-    done <"$work/snippet-checks"
+    tally "$work/snippet-checks"
     # A misspelt property in it must be caught: the lint of the snippet means something.
     sed 's/Handler:/Handlr:/' "$work/snippet.yaml" >"$work/snippet-broken.yaml"
     if "$VENV/bin/cfn-lint" "$work/snippet-broken.yaml" >/dev/null 2>&1; then
@@ -172,8 +170,6 @@ EOF
     else
         ok "cfn-lint rejects the snippet with Handler misspelt"
     fi
-else
-    not_ok "README.md has a yaml block after the sam-snippet marker (<!-- sam-snippet: ... --> then \`\`\`yaml)"
 fi
 
 finish
