@@ -103,18 +103,13 @@ fn run() -> Result<(), String> {
         let build_sh = root.join("scripts/build.sh");
         let manifest = root.join("benches/extension/Cargo.toml");
         if !given {
-            command(
-                Command::new(&build_sh)
-                    .arg("--manifest-path")
-                    .arg(root.join("extension/Cargo.toml"))
-                    .args([
-                        "--extension",
-                        "--bin",
-                        "invocation-summary",
-                        "--arch",
-                        "x86_64",
-                    ]),
-            )?;
+            command(Command::new(&build_sh).args([
+                "--extension",
+                "--bin",
+                "invocation-summary",
+                "--arch",
+                "x86_64",
+            ]))?;
         }
         command(
             Command::new(&build_sh)
@@ -543,7 +538,7 @@ fn report(
         ratio(m[0][3], m[1][3]),
     );
     r += "## What the shutdown hook's internal extension costs a function\n\n\
-          `hook-echo` (benches/extension/src/bin, built like a shipped function), the same binary \
+          `hook-echo` (benches/extension/src/bin, built by `scripts/build.sh --manifest-path`), the same binary \
           started without and with `BENCH_SHUTDOWN_HOOK` (which sets `on_shutdown`): with the \
           hook the runtime registers an internal extension and starts its polling thread before \
           its first `/next`. Init: spawn to the first `/runtime/invocation/next`; peak RSS: \
