@@ -20,7 +20,6 @@ use bench_support::build::workspace_root;
 use bench_support::cli::{self, Args};
 use bench_support::lambda_env;
 use bench_support::runtime_api::Server;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::bootstraps::{self, ConcurrencyBinaries, OFFICIAL, OURS};
 use crate::procfs;
@@ -231,11 +230,7 @@ fn run(options: &Options) -> Result<u32, String> {
     let server = Server::start().map_err(|e| format!("cannot start the Runtime API: {e}"))?;
 
     let total = (cases.len() * RUNTIMES.len()) as u64 * u64::from(options.rounds);
-    let progress = ProgressBar::new(total).with_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} {msg} (eta {eta})")
-            .map_err(|e| e.to_string())?
-            .progress_chars("=> "),
-    );
+    let progress = cli::progress_bar(total)?;
     let mut samples = Vec::with_capacity(total as usize);
     let mut first_failure = None;
     for round in 0..options.rounds {
@@ -265,10 +260,7 @@ fn run(options: &Options) -> Result<u32, String> {
             }
         }
     }
-    progress.finish();
-    if let Some(failure) = &first_failure {
-        eprintln!("first failure: {failure}");
-    }
+    cli::finish(&progress, first_failure.as_deref());
 
     let run = report::Run {
         cases: &cases,
@@ -281,10 +273,7 @@ fn run(options: &Options) -> Result<u32, String> {
         },
     };
     let written = report::write_all(&run, &options.out).map_err(|e| e.to_string())?;
-    println!("{}", report::markdown_tables(&run));
-    for path in written {
-        println!("wrote {}", path.display());
-    }
+    bench_support::report::print(&report::markdown_tables(&run), &written);
     Ok(samples.iter().map(|s| s.failures).sum())
 }
 

@@ -22,7 +22,6 @@ use bench_support::build::workspace_root;
 use bench_support::cli::{self, Args};
 use bench_support::lambda_env;
 use bench_support::runtime_api::Server;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use bootstraps::{Binary, Sources};
 use pagecache::Residency;
@@ -236,11 +235,7 @@ fn run(options: &Options) -> Result<u32, String> {
         &[PageCache::In]
     };
     let total = (cases.len() * bootstraps.len() * modes.len()) as u64 * u64::from(options.starts);
-    let progress = ProgressBar::new(total).with_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} {msg} (eta {eta})")
-            .map_err(|e| e.to_string())?
-            .progress_chars("=> "),
-    );
+    let progress = cli::progress_bar(total)?;
     let mut samples = Vec::with_capacity(total as usize);
     let mut first_failure = None;
     for (case_index, case) in cases.iter().enumerate() {
@@ -286,10 +281,7 @@ fn run(options: &Options) -> Result<u32, String> {
             }
         }
     }
-    progress.finish();
-    if let Some(failure) = &first_failure {
-        eprintln!("first failure: {failure}");
-    }
+    cli::finish(&progress, first_failure.as_deref());
 
     let run = report::Run {
         bootstraps: &bootstraps,
@@ -302,10 +294,7 @@ fn run(options: &Options) -> Result<u32, String> {
         judge_targets: !options.quick,
     };
     let written = report::write_all(&run, &options.out).map_err(|e| e.to_string())?;
-    println!("{}", report::markdown_tables(&run));
-    for path in written {
-        println!("wrote {}", path.display());
-    }
+    bench_support::report::print(&report::markdown_tables(&run), &written);
     Ok(samples.iter().map(|s| s.failures).sum())
 }
 

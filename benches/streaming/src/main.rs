@@ -176,10 +176,7 @@ fn run(options: &Options) -> Result<usize, String> {
         quick: options.quick,
     };
     let written = report::write_all(&run, &options.out).map_err(|e| e.to_string())?;
-    println!("{}", report::markdown(&run));
-    for path in written {
-        println!("wrote {}", path.display());
-    }
+    bench_support::report::print(&report::markdown(&run), &written);
     let failed: Vec<&Sample> = run.samples.iter().filter(|s| s.problem.is_some()).collect();
     if let Some(first) = failed.first() {
         eprintln!(

@@ -18,6 +18,8 @@
 use std::fmt::Display;
 use std::process::ExitCode;
 
+use indicatif::{ProgressBar, ProgressStyle};
+
 /// The arguments after the (sub)command, and the usage text to answer `--help` with.
 pub struct Args<I> {
     args: I,
@@ -64,6 +66,23 @@ impl<I: Iterator<Item = String>> Args<I> {
             "-h" | "--help" => self.usage.to_owned(),
             other => format!("unknown option {other}\n\n{}", self.usage),
         }
+    }
+}
+
+/// A progress bar on stderr for `total` steps.
+pub fn progress_bar(total: u64) -> Result<ProgressBar, String> {
+    Ok(ProgressBar::new(total).with_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} {msg} (eta {eta})")
+            .map_err(|e| e.to_string())?
+            .progress_chars("=> "),
+    ))
+}
+
+/// Ends `progress` and says which invocation failed first, if one did (the report counts them).
+pub fn finish(progress: &ProgressBar, first_failure: Option<&str>) {
+    progress.finish();
+    if let Some(failure) = first_failure {
+        eprintln!("first failure: {failure}");
     }
 }
 

@@ -24,6 +24,14 @@ pub fn write_files(
     Ok(vec![md_path, csv_path, svg_path])
 }
 
+/// Prints a report's tables, then where its files went: what a harness shows at the end.
+pub fn print(tables: &str, written: &[PathBuf]) {
+    println!("{tables}");
+    for path in written {
+        println!("wrote {}", path.display());
+    }
+}
+
 /// A CSV field, quoted if it holds a comma, a quote or a line break.
 pub fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) {
