@@ -4,7 +4,7 @@
 use std::io::{self, Cursor, Write};
 use std::path::PathBuf;
 
-use bench_support::build::{self, MUSL, shipped, workspace_root};
+use bench_support::build::{self, Linker, MUSL, shipped, workspace_root};
 pub use bench_support::{OFFICIAL, OURS};
 
 /// One runtime under test: its executables, one per handler or one for all.
@@ -60,7 +60,7 @@ const OFFICIAL_FEATURE: &str = "coldstart";
 pub fn prepare(sources: &Sources, handlers: &[&'static str]) -> Result<Vec<Bootstrap>, String> {
     let root = workspace_root();
     let floor_default = build::release_binary(&root.join("target"), "floor");
-    let official_default = build::official(&root, "bootstrap");
+    let official_default = build::official(&root, "bootstrap", Linker::Default);
 
     if !sources.no_build {
         if sources.ours.is_none() {
@@ -70,10 +70,7 @@ pub fn prepare(sources: &Sources, handlers: &[&'static str]) -> Result<Vec<Boots
             build::cargo(&root, &["-p", "floor"])?;
         }
         if sources.official.is_none() {
-            build::cargo(
-                &root,
-                &build::official_args(&root, OFFICIAL_FEATURE, &["bootstrap"]),
-            )?;
+            build::build_official(&root, OFFICIAL_FEATURE, &["bootstrap"], Linker::Default)?;
         }
     }
     let pick = |given: &Option<PathBuf>, default: PathBuf| given.clone().unwrap_or(default);
@@ -148,7 +145,7 @@ pub fn prepare_concurrency(
         ours_dir: root.join("target").join(MUSL).join("release"),
         official: official
             .clone()
-            .unwrap_or_else(|| build::official(&root, "concurrent")),
+            .unwrap_or_else(|| build::official(&root, "concurrent", Linker::Default)),
         ours_given: ours.clone(),
     };
     if !no_build {
@@ -160,10 +157,7 @@ pub fn prepare_concurrency(
             build::cargo(&root, &args)?;
         }
         if official.is_none() {
-            build::cargo(
-                &root,
-                &build::official_args(&root, OFFICIAL_FEATURE, &["concurrent"]),
-            )?;
+            build::build_official(&root, OFFICIAL_FEATURE, &["concurrent"], Linker::Default)?;
         }
     }
     let mut paths: Vec<PathBuf> = handlers.iter().map(|h| binaries.ours(h)).collect();

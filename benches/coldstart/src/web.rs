@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use bench_support::build::{self, workspace_root};
+use bench_support::build::{self, Linker, workspace_root};
 use bench_support::runtime_api::Server;
 use bench_support::stats::median_of_middle as median;
 
@@ -102,10 +102,10 @@ fn cases(root: &Path) -> Result<Vec<(&'static str, Case)>, String> {
 
 fn binaries(root: &Path, no_build: bool) -> Result<[Binary; 2], String> {
     let ours = build::shipped(root, "web");
-    let official = build::official(root, "web");
+    let official = build::official(root, "web", Linker::Default);
     if !no_build {
         build::build_shipped(root, &["web"])?;
-        build::cargo(root, &build::official_args(root, "web", &["web"]))?;
+        build::build_official(root, "web", &["web"], Linker::Default)?;
     }
     let sized = |path: PathBuf| -> Result<Binary, String> {
         let bytes = std::fs::metadata(&path)

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use bench_support::build::{self, workspace_root};
+use bench_support::build::{self, Linker, workspace_root};
 pub use bench_support::{OFFICIAL, OURS};
 
 use crate::check::{Expected, Prelude};
@@ -85,29 +85,33 @@ impl Function {
 /// The six functions, in the order each round runs them, built first unless `no_build`.
 pub fn prepare(no_build: bool) -> Result<Vec<Function>, String> {
     let root = workspace_root();
+    // Every function is linked with the `rust-lld` that ships with Rust (self-contained musl), as
+    // `scripts/build.sh` does; a linker set in the environment wins.
     if !no_build {
-        // Linked with the `rust-lld` that ships with Rust (self-contained musl), as
-        // `scripts/build.sh` does; a linker set in the environment wins.
-        let ours = [
-            "-p",
+        let mut ours = build::cargo_command(
+            &root,
+            &[
+                "-p",
+                "streaming",
+                "--bin",
+                "ours-stream",
+                "--bin",
+                "ours-buffered",
+                "--bin",
+                "ours-http-stream",
+            ],
+        );
+        build::link_with_rust_lld(&mut ours);
+        build::run_cargo(&mut ours)?;
+        build::build_official(
+            &root,
             "streaming",
-            "--bin",
-            "ours-stream",
-            "--bin",
-            "ours-buffered",
-            "--bin",
-            "ours-http-stream",
-        ];
-        let official =
-            build::official_args(&root, "streaming", &["stream", "buffered", "http-stream"]);
-        for args in [ours.map(str::to_owned).to_vec(), official] {
-            let mut command = build::cargo_command(&root, &args);
-            build::link_with_rust_lld(&mut command);
-            build::run_cargo(&mut command)?;
-        }
+            &["stream", "buffered", "http-stream"],
+            Linker::RustLld,
+        )?;
     }
     let ours = |bin: &str| build::release_binary(&root.join("target"), bin);
-    let official = |bin: &str| build::official(&root, bin);
+    let official = |bin: &str| build::official(&root, bin, Linker::RustLld);
     let functions = vec![
         Function {
             runtime: OURS,

@@ -36,7 +36,8 @@ Without --no-build the harness builds the functions itself:
       --bin ours-stream --bin ours-buffered --bin ours-http-stream
   cargo build --release --target x86_64-unknown-linux-musl --locked \\
       --manifest-path benches/official/Cargo.toml --no-default-features \\
-      --features streaming --bin stream --bin buffered --bin http-stream
+      --features streaming --bin stream --bin buffered --bin http-stream \\
+      --target-dir benches/official/target/rust-lld
 (with CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld unless it is set)";
 
 /// How long one invocation may take before the run is abandoned.

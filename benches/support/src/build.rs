@@ -39,35 +39,58 @@ pub fn build_shipped(root: &Path, functions: &[&str]) -> Result<(), String> {
     run(&mut command, "")
 }
 
+/// How a measured binary is linked: as cargo links for the target, or with the `rust-lld` that
+/// ships with Rust (self-contained musl, as `scripts/build.sh` does; a linker set in the
+/// environment wins). Each harness keeps the linker its figures have always been measured with.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Linker {
+    Default,
+    RustLld,
+}
+
 /// The official-runtime references: one crate outside the workspace, its own lock file.
 pub fn official_dir(root: &Path) -> PathBuf {
     root.join("benches/official")
 }
 
-/// Where the reference binary `bin` is once built.
-pub fn official(root: &Path, bin: &str) -> PathBuf {
-    release_binary(&official_dir(root).join("target"), bin)
+/// The references' target directory. Those linked with `rust-lld` get one of their own: cargo
+/// fingerprints the linker, so in one directory each harness would rebuild the other's
+/// dependencies.
+fn official_target(root: &Path, linker: Linker) -> PathBuf {
+    let target = official_dir(root).join("target");
+    match linker {
+        Linker::Default => target,
+        Linker::RustLld => target.join("rust-lld"),
+    }
 }
 
-/// The cargo arguments that build the references `bins` of `benches/official` with its cargo
-/// feature `feature` alone (not the default, which is all of them): cargo unifies dependency
-/// features over a package, so each reference gets the features it needs and no more.
-pub fn official_args(root: &Path, feature: &str, bins: &[&str]) -> Vec<String> {
+/// Where the reference binary `bin`, linked by `linker`, is once built.
+pub fn official(root: &Path, bin: &str, linker: Linker) -> PathBuf {
+    release_binary(&official_target(root, linker), bin)
+}
+
+/// Builds the references `bins` of `benches/official` with its cargo feature `feature` alone
+/// (not the default, which is all of them: cargo unifies dependency features over a package, so
+/// each reference gets the features it needs and no more), linked by `linker`.
+pub fn build_official(
+    root: &Path,
+    feature: &str,
+    bins: &[&str],
+    linker: Linker,
+) -> Result<(), String> {
     let manifest = official_dir(root).join("Cargo.toml");
-    let mut args: Vec<String> = [
-        "--locked",
-        "--manifest-path",
-        &manifest.to_string_lossy(),
-        "--no-default-features",
-        "--features",
-        feature,
-    ]
-    .map(str::to_owned)
-    .into();
+    let target = official_target(root, linker);
+    let mut args: Vec<&str> = vec!["--locked", "--no-default-features", "--features", feature];
     for bin in bins {
-        args.extend(["--bin".to_owned(), (*bin).to_owned()]);
+        args.extend(["--bin", bin]);
     }
-    args
+    let mut command = cargo_command(root, &args);
+    command.arg("--manifest-path").arg(manifest);
+    if linker == Linker::RustLld {
+        command.arg("--target-dir").arg(target);
+        link_with_rust_lld(&mut command);
+    }
+    run_cargo(&mut command)
 }
 
 /// `cargo build --release --target x86_64-unknown-linux-musl <args>`, run in `dir`, not yet run.
@@ -81,7 +104,7 @@ pub fn cargo_command(dir: &Path, args: &[impl AsRef<std::ffi::OsStr>]) -> Comman
     command
 }
 
-/// Links with `rust-lld` unless the environment picks a linker already.
+/// Links with `rust-lld` unless the environment picks a linker already ([`Linker::RustLld`]).
 pub fn link_with_rust_lld(command: &mut Command) {
     if std::env::var_os(LINKER_VAR).is_none() {
         command.env(LINKER_VAR, "rust-lld");
