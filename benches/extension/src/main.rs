@@ -123,6 +123,7 @@ fn run() -> Result<(), String> {
             "--locked",
             "--target",
             MUSL,
+            "--no-default-features",
             "--features",
             "extension",
             "--bin",

@@ -2,7 +2,7 @@
 //! is returned as a `RawValue` made once, and serialized unchanged on every invocation.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use official_streaming::payload;
+use payload::payload;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 

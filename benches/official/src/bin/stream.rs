@@ -6,7 +6,7 @@
 use bytes::Bytes;
 use lambda_runtime::streaming::{Body, Response, channel};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use official_streaming::{PIECE_BYTES, fail_mode, static_payload};
+use payload::{PIECE_BYTES, fail_mode, static_payload};
 use serde::de::IgnoredAny;
 
 #[tokio::main]

@@ -10,6 +10,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Error, Request, RequestExt, Response, http::StatusCode, service_fn};
 use serde::Serialize;
 
+// Kept like handlers/src/web.rs on purpose: the same function, without our crates.
 #[derive(Serialize)]
 struct Description<'a> {
     method: &'a str,

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use lambda_http::{Error, Request, Response, service_fn};
 use lambda_runtime::streaming::{Body, channel};
-use official_streaming::{PIECE_BYTES, static_payload};
+use payload::{PIECE_BYTES, static_payload};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
