@@ -6,7 +6,8 @@
 #   scripts/fuzz-smoke.sh              # 10 s per target
 #   FUZZ_SECONDS=60 scripts/fuzz-smoke.sh
 #
-# Needs the nightly toolchain and cargo-fuzz; installs them when missing.
+# Needs the nightly toolchain and cargo-fuzz; installs them when missing (cargo-fuzz into
+# target/tools).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,10 +18,17 @@ max_runs="${FUZZ_RUNS:-1000000}"
 if ! rustup toolchain list | grep -q '^nightly'; then
     rustup toolchain install nightly --profile minimal || exit 1
 fi
+# cargo-fuzz goes under target/ (not ~/.cargo/bin): what the tests install stays in the checkout.
+tools="$PWD/target/tools"
+export PATH="$tools/bin:$PATH"
 if ! cargo fuzz --version >/dev/null 2>&1; then
-    cargo install cargo-fuzz --locked || exit 1
+    cargo install cargo-fuzz --locked --root "$tools" || exit 1
 fi
 
+# fuzz/ is its own workspace with its own Cargo.lock, which cargo fuzz would rewrite silently:
+# a stale one fails here instead, so running the tests never leaves the checkout dirty.
+cargo metadata --locked --format-version 1 --manifest-path fuzz/Cargo.toml >/dev/null ||
+    { echo "fuzz/Cargo.lock is out of date: run cargo update --workspace --manifest-path fuzz/Cargo.toml and commit it"; exit 1; }
 cargo +nightly fuzz build || exit 1
 
 # New inputs go to a scratch directory, so the committed corpus is read but never changed.

@@ -1,10 +1,17 @@
-# cargo lambda watch on a free loopback port, for the scripts that test against it. Source it
-# after lib-venv.sh (free_port) and after setting $work (a scratch folder); it sets an EXIT
-# trap that stops the watch and removes $work.
+# shellcheck shell=bash source-path=SCRIPTDIR
+# Sourced, from the repository root, by the scripts that test against cargo lambda watch: gives
+# them lib-check.sh's tally, cargo-lambda (in target/venv) on PATH, a scratch folder $work, and
+# an EXIT trap that stops the watch and removes $work.
 #
 #   start_watch [watch args...]   serves on 127.0.0.1:$port once the port listens; the watch's
 #                                 output goes to $watch_log. Returns 1 after 60 s without it.
 #   stop_watch                    ends the watch and the bootstrap it started, and nothing else.
+
+source scripts/lib-check.sh
+source scripts/lib-venv.sh
+ensure_venv cargo-lambda
+export PATH="$VENV/bin:$PATH"
+work="$(mktemp -d "${TMPDIR:-/tmp}/$(basename "$0" .sh).XXXXXX")"
 
 watch_pid=""
 port=""

@@ -15,22 +15,11 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-source scripts/lib-venv.sh
-ensure_venv cargo-lambda
-export PATH="$VENV/bin:$PATH"
 
-passed=0
-failed=0
-ok() { echo "ok   - $1"; passed=$((passed + 1)); }
-not_ok() { echo "FAIL - $1"; failed=$((failed + 1)); }
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/test-cargo-lambda-stream.XXXXXX")"
 source scripts/lib-watch.sh
 if ! start_watch --env-var _HANDLER=http-stream; then
     not_ok "cargo lambda watch listens on 127.0.0.1:$port within 60 s"
-    echo
-    echo "$passed passed, $failed failed"
-    exit 1
+    finish
 fi
 
 # One GET on the function URL path; every body line is written to
@@ -103,5 +92,4 @@ fi
 
 stop_watch
 echo
-echo "$passed passed, $failed failed"
-[[ $failed == 0 ]]
+finish

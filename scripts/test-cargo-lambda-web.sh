@@ -10,12 +10,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-source scripts/lib-check.sh
-source scripts/lib-venv.sh
-ensure_venv cargo-lambda
-export PATH="$VENV/bin:$PATH"
 
-work="$(mktemp -d "${TMPDIR:-/tmp}/test-cargo-lambda-web.XXXXXX")"
 source scripts/lib-watch.sh
 
 # request NAME CURL-ARGS... -- PATH: writes $work/NAME.head (status line and

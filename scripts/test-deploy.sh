@@ -2,7 +2,8 @@
 # Tests scripts/deploy.sh against moto_server (a local AWS emulator) on
 # 127.0.0.1: a first run creates the function, a second updates it, for a
 # shipped function and for a user's own zip deployed under a name of its own;
-# and every bad input stops before any AWS call. Never contacts AWS.
+# an extension's layer is published and a function created with it; and every
+# bad input stops before any AWS call. Never contacts AWS.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,27 +24,38 @@ trap cleanup EXIT
 
 # deploy.sh runs from a scratch copy of the repository layout, so what
 # scripts/build.sh may or may not have written under target/lambda does not
-# change which cases have a zip: only arm64/echo has one.
+# change which cases have a zip: only arm64/echo and arm64/invocation-summary have one.
 repo="$work/repo"
-mkdir -p "$repo/scripts" "$repo/target/lambda/arm64/echo"
+mkdir -p "$repo/scripts" "$repo/target/lambda/arm64/echo" "$repo/bootstrap/src" "$repo/extension/src"
 cp scripts/deploy.sh "$repo/scripts/"
-zip="$repo/target/lambda/arm64/echo/bootstrap.zip"
-if [[ -f target/lambda/arm64/echo/bootstrap.zip ]]; then
-    cp target/lambda/arm64/echo/bootstrap.zip "$zip"
-    echo "using the real build output target/lambda/arm64/echo/bootstrap.zip"
-else
-    # The test is about deploying, not the binary: a stand-in zip with a
-    # small executable named bootstrap will do.
-    "$VENV/bin/python" - "$zip" <<'PY'
+cp -r bootstrap/src/bin "$repo/bootstrap/src/" # the shipped functions' list
+cp -r extension/src/bin "$repo/extension/src/" # the shipped extensions' list
+# stage ZIP ENTRY: the real build output of the same path under target/ into
+# the scratch repository's ZIP, or, without one, a stand-in zip holding a small
+# executable ENTRY: the test is about deploying, not the binary.
+stage() {
+    local zip="$1" entry="$2" built="${1#"$repo"/}"
+    mkdir -p "$(dirname "$zip")"
+    if [[ -f "$built" ]]; then
+        cp "$built" "$zip"
+        echo "using the real build output $built"
+    else
+        "$VENV/bin/python" - "$zip" "$entry" <<'PY'
 import sys, zipfile
-info = zipfile.ZipInfo("bootstrap")
+info = zipfile.ZipInfo(sys.argv[2])
 info.external_attr = 0o100755 << 16
 with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
-    z.writestr(info, "#!/bin/sh\necho stand-in bootstrap for deploy tests\n")
+    z.writestr(info, f"#!/bin/sh\necho stand-in {sys.argv[2]} for deploy tests\n")
 PY
-    echo "no build output: using a stand-in zip with an executable bootstrap"
-fi
+        echo "no build output: using a stand-in zip with an executable $entry"
+    fi
+}
+zip="$repo/target/lambda/arm64/echo/bootstrap.zip"
+stage "$zip" bootstrap
 zip_size="$(stat -c %s "$zip")"
+# The shipped extension's layer, on arm64 too.
+layer_zip="$repo/target/lambda/arm64/invocation-summary/extension.zip"
+stage "$layer_zip" extensions/invocation-summary
 
 # A user's own function, zipped the way a user would: any executable named
 # bootstrap, zipped with `zip`, anywhere outside the repository.
@@ -61,6 +73,14 @@ chmod 644 "$user/noexec/bootstrap"
 chmod 755 "$user/arm64/bootstrap"
 for dir in v1 v2 noexec arm64; do (cd "$user/$dir" && zip -q -X "../$dir.zip" bootstrap); done
 (cd "$user/nested" && zip -q -X -r ../nested.zip orders)
+# A user's own extension layers: extensions/<name> as Lambda wants it, not
+# executable, built for arm64, and one a folder too deep.
+mkdir -p "$user/layer/extensions" "$user/layer-noexec/extensions" "$user/layer-arm64/extensions" "$user/layer-deep/extensions/logs"
+cp "$user/v1/bootstrap" "$user/layer/extensions/logs"
+cp "$user/noexec/bootstrap" "$user/layer-noexec/extensions/logs"
+cp "$user/arm64/bootstrap" "$user/layer-arm64/extensions/logs"
+cp "$user/v1/bootstrap" "$user/layer-deep/extensions/logs/logs"
+for dir in layer layer-noexec layer-arm64 layer-deep; do (cd "$user/$dir" && zip -q -X -r "../$dir.zip" extensions); done
 echo "not a zip" >"$user/text.zip"
 
 # Each test starts its own emulator on a free loopback port.
@@ -110,7 +130,7 @@ expect_refused() {
     if [[ -n "$name" ]] && function_exists "$name"; then not_ok "$what: function $name must not exist"; fi
 }
 
-expect_refused "unknown function" "unknown function 'nope'.*echo fibonacci error panic context hello" nope -- \
+expect_refused "unknown function" "unknown function 'nope'.*context echo error fibonacci hello http-stream panic sleep stream web" nope -- \
     nope --role "$role"
 expect_refused "missing zip" "scripts/build.sh" fibonacci -- \
     fibonacci --role "$role"
@@ -146,6 +166,31 @@ expect_refused "--zip built for another arch" "built for arm64, not x86_64: pass
     --zip "$user/arm64.zip" --name orders --arch x86_64 --role "$role"
 expect_refused "unknown function hints at --zip" "unknown function 'orders'.*--zip PATH --name NAME" orders -- \
     orders --role "$role"
+
+# An extension's layer: the same checks, on extensions/<name>.
+expect_refused "--layer of an unknown extension" "unknown extension 'nope'.*invocation-summary.*--zip PATH --layer NAME" "" -- \
+    --layer nope
+expect_refused "--layer whose zip is missing" "no layer for 'invocation-summary' on x86_64: .*extension.zip is missing; run scripts/build.sh" "" -- \
+    --layer invocation-summary --arch x86_64
+expect_refused "--layer with a FUNCTION" "either a FUNCTION or --layer NAME, not both" "" -- \
+    echo --layer invocation-summary
+expect_refused "--layer with a function's option" "--role is for a function, not for --layer" "" -- \
+    --layer invocation-summary --role "$role"
+expect_refused "invalid layer name" "layer name 'my logs' is not valid" "" -- \
+    --zip "$user/layer.zip" --layer "my logs"
+expect_refused "--layer of a function's zip" "v1.zip has no extensions/<name> \(it holds bootstrap\)" "" -- \
+    --zip "$user/v1.zip" --layer logs --arch x86_64
+expect_refused "--layer with the extension a folder too deep" "layer-deep.zip has no extensions/<name>" "" -- \
+    --zip "$user/layer-deep.zip" --layer logs --arch x86_64
+expect_refused "--layer whose extension is not executable" "extensions/logs in .*layer-noexec.zip is not executable \(mode 644\)" "" -- \
+    --zip "$user/layer-noexec.zip" --layer logs --arch x86_64
+expect_refused "--layer built for another arch" "extensions/logs in .*layer-arm64.zip is built for arm64, not x86_64: pass --arch arm64" "" -- \
+    --zip "$user/layer-arm64.zip" --layer logs --arch x86_64
+expect_refused "--layers with something not a layer version ARN" "--layers: 'arn:aws:lambda:us-east-1:123456789012:layer:logs' is not a layer version ARN" orders -- \
+    --zip "$user/v1.zip" --name orders --arch x86_64 --role "$role" --layers arn:aws:lambda:us-east-1:123456789012:layer:logs
+expect_refused "--layers with six layers" "--layers has 6 layers; a function may use at most 5" orders -- \
+    --zip "$user/v1.zip" --name orders --arch x86_64 --role "$role" \
+    --layers "$(printf 'arn:aws:lambda:us-east-1:123456789012:layer:l:%s,' 1 2 3 4 5 6 | sed 's/,$//')"
 
 # No AWS CLI at all: a PATH with the basic tools but without aws.
 mkdir -p "$work/noaws"
@@ -227,5 +272,44 @@ rc=0
 config="$(aws lambda get-function-configuration --function-name orders-arm --output json 2>/dev/null || echo '{}')"
 check "--zip with --handler: Handler is the one given" test "$(field Handler)" == '"orders"'
 check "--zip of an arm64 binary: Architectures is [arm64] (the default)" test "$(field Architectures)" == '["arm64"]'
+
+# --- an extension's layer: publish it, then a function that uses it -------------
+publish_layer() { # publish_layer OUTPUT-FILE deploy-args...: the ARN is the one line on stdout
+    local out="$1"; shift
+    local rc=0
+    "$repo/scripts/deploy.sh" "$@" >"$out" 2>"$work/err" || rc=$?
+    [[ $rc == 0 ]] || echo "deploy.sh $* exited $rc: $(cat "$work/err")" >&2
+    return $rc
+}
+arn_of() { # arn_of NAME VERSION
+    echo "arn:aws:lambda:us-east-1:123456789012:layer:$1:$2"
+}
+: >"$calls"
+check "--layer invocation-summary: publishes (exit 0)" publish_layer "$work/arn1" --layer invocation-summary
+arn1="$(cat "$work/arn1")"
+check "--layer: prints the LayerVersionArn alone on stdout (got '$arn1')" test "$arn1" == "$(arn_of invocation-summary 1)"
+check "--layer: one publish-layer-version call" test "$(grep -c 'lambda publish-layer-version --layer-name invocation-summary' "$calls")" == 1
+layer_version="$(aws lambda get-layer-version --layer-name invocation-summary --version-number 1 --output json 2>/dev/null || echo "{}")"
+lfield() { "$VENV/bin/python" -c 'import json, sys; c = json.load(sys.stdin); print(json.dumps(c.get(sys.argv[1])))' "$1" <<<"$layer_version"; }
+check "--layer: CompatibleRuntimes is [provided.al2023]" test "$(lfield CompatibleRuntimes)" == '["provided.al2023"]'
+check "--layer: CompatibleArchitectures is [arm64] (the default arch)" test "$(lfield CompatibleArchitectures)" == '["arm64"]'
+check "--layer: the layer's CodeSize is the zip's size" \
+    test "$("$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin).get("Content", {}).get("CodeSize"))' <<<"$layer_version")" == "$(stat -c %s "$layer_zip")"
+check "--layer again: publishes version 2" publish_layer "$work/arn2" --layer invocation-summary
+check "--layer again: prints version 2's ARN" test "$(cat "$work/arn2")" == "$(arn_of invocation-summary 2)"
+check "--zip PATH --layer NAME: a user's layer for x86_64" publish_layer "$work/arn-logs" --zip "$user/layer.zip" --layer logs --arch x86_64
+check "--zip PATH --layer NAME: prints its ARN" test "$(cat "$work/arn-logs")" == "$(arn_of logs 1)"
+
+layer_arns_of() { aws lambda get-function-configuration --function-name "$1" --query 'Layers[].Arn' --output text | tr '\t' ' '; }
+rc=0
+"$repo/scripts/deploy.sh" echo --name echo-summary --role "$role" --layers "$arn1" >"$work/out" 2>&1 || rc=$?
+if [[ $rc == 0 ]]; then ok "--layers: creates a function with the layer (exit 0)"; else not_ok "--layers: creates a function with the layer (rc=$rc: $(cat "$work/out"))"; fi
+check "--layers: the function's Layers is the layer version published" test "$(layer_arns_of echo-summary)" == "$arn1"
+"$repo/scripts/deploy.sh" echo --name echo-summary --layers "$(cat "$work/arn2"),$arn1" >"$work/out" 2>&1 || true
+check "--layers on update: the function's Layers are the two given, in order" \
+    test "$(layer_arns_of echo-summary)" == "$(cat "$work/arn2") $arn1"
+"$repo/scripts/deploy.sh" echo --name echo-summary --memory 256 >"$work/out" 2>&1 || true
+check "an update without --layers keeps the function's layers" \
+    test "$(layer_arns_of echo-summary)" == "$(cat "$work/arn2") $arn1"
 
 finish

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Walks the path a user walks with a function of their own, as they would walk it:
-#   1. examples/sqs-batch's and examples/web-api's own unit tests (cargo test in each example, as
-#      their READMEs say), and cargo fmt --check on them (the workspace's fmt does not reach them);
+#   1. the examples' own unit tests (cargo test in each, as their READMEs say; examples/dynamodb's
+#      run in test.sh's dynamodb-example step), and cargo fmt --check on each;
 #   2. a new crate made with `cargo new` in a temporary directory outside this repository, the
 #      runtime and the other dependencies added with `cargo add`, the example's src/lib.rs and
 #      src/bin/*.rs copied in, and the README's main.rs (between its readme-example markers, so
 #      a README that stops compiling or working fails here) as its src/main.rs;
 #   3. scripts/build.sh --manifest-path on that crate: static zips for x86_64 and arm64;
-#   4. each binary run as Lambda runs it (_HANDLER=bootstrap) against the fake Runtime API,
+#   4. a crate depending on this repository by git: no error or warning from cargo;
+#   5. each binary run as Lambda runs it (_HANDLER=bootstrap) against the fake Runtime API,
 #      x86_64 natively and arm64 under qemu-aarch64-static (tests/tests/user_function.rs).
 #
 #   scripts/test-user-function.sh
@@ -18,28 +19,19 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-started=$SECONDS
 
-passed=0
-failed=0
-pass() { echo "ok   - $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL - $1"; failed=$((failed + 1)); }
+source scripts/lib-check.sh
+source scripts/lib-install.sh
 step() { printf '\n==> %s\n' "$*"; }
-finish() {
-    echo
-    echo "$passed passed, $failed failed ($((SECONDS - started)) s)"
-    if ((failed > 0)); then exit 1; fi
-    exit 0
-}
 # run_logged NAME LOG COMMAND...: runs the command with its output in LOG; passes when it
 # succeeds, else fails and shows the end of the log.
 run_logged() {
     local name=$1 log=$2
     shift 2
     if "$@" >"$log" 2>&1; then
-        pass "$name"
+        ok "$name"
     else
-        fail "$name (exit $?; last lines of its output:)"
+        not_ok "$name (exit $?; last lines of its output:)"
         tail -25 "$log" | sed 's/^/    /'
         return 1
     fi
@@ -53,24 +45,20 @@ crate="$scratch/$crate_name"
 bins=("$crate_name" sqs raw)
 arches=(x86_64 arm64)
 
-if ! command -v qemu-aarch64-static >/dev/null; then
-    step "installing qemu-user-static (runs the arm64 binaries)"
-    apt-get update -qq && apt-get install -y -qq qemu-user-static >/dev/null
-fi
+ensure_commands qemu-aarch64-static:qemu-user-static
 
-# --- 1. The example's own tests ---------------------------------------------------------------
-step "examples/sqs-batch: its unit tests, and its formatting (it is not a workspace member)"
-run_logged "examples/sqs-batch: cargo fmt --check" "$scratch/example-fmt.log" \
-    cargo fmt --manifest-path examples/sqs-batch/Cargo.toml --check || true
-run_logged "examples/sqs-batch: cargo test --locked" "$scratch/example-test.log" \
-    cargo test --manifest-path examples/sqs-batch/Cargo.toml --locked || true
-grep -E '^test result:' "$scratch/example-test.log" | head -1 | sed 's/^/    /' || true
-step "examples/web-api: its unit tests, and its formatting (its own workspace too)"
-run_logged "examples/web-api: cargo fmt --check" "$scratch/web-api-fmt.log" \
-    cargo fmt --manifest-path examples/web-api/Cargo.toml --check || true
-run_logged "examples/web-api: cargo test --locked" "$scratch/web-api-test.log" \
-    cargo test --manifest-path examples/web-api/Cargo.toml --locked || true
-grep -E '^test result:' "$scratch/web-api-test.log" | head -1 | sed 's/^/    /' || true
+# --- 1. The examples' own tests ---------------------------------------------------------------
+# Each is its own workspace, which the root's fmt and tests do not reach. (examples/dynamodb's
+# tests run in test.sh's dynamodb-example step; its formatting is checked here.)
+for example in sqs-batch web-api dynamodb; do
+    step "examples/$example: its formatting, and its unit tests"
+    run_logged "examples/$example: cargo fmt --check" "$scratch/$example-fmt.log" \
+        cargo fmt --manifest-path "examples/$example/Cargo.toml" --check || true
+    [[ $example == dynamodb ]] && continue
+    run_logged "examples/$example: cargo test --locked" "$scratch/$example-test.log" \
+        cargo test --manifest-path "examples/$example/Cargo.toml" --locked || true
+    grep -E '^test result:' "$scratch/$example-test.log" | head -1 | sed 's/^/    /' || true
+done
 
 # --- 2. A user's crate, from cargo new ------------------------------------------------------------
 step "a new crate outside the repository: $crate"
@@ -105,9 +93,9 @@ make_crate() {
 }
 crate_check="cargo new + cargo add (the runtime by path, aws_lambda_events with sqs only, serde, serde_json, log), the example's lib.rs and bins, the README's main.rs"
 if make_crate >"$scratch/crate.log" 2>&1; then
-    pass "$crate_check"
+    ok "$crate_check"
 else
-    fail "$crate_check (last lines of its output:)"
+    not_ok "$crate_check (last lines of its output:)"
     tail -25 "$scratch/crate.log" | sed 's/^/    /'
     finish
 fi
@@ -136,12 +124,31 @@ for arch in "${arches[@]}"; do
             printf '    %-12s %-7s %12s %12s\n' "$bin" "$arch" \
                 "$(stat -c %s "$dir/bootstrap")" "$(stat -c %s "$dir/bootstrap.zip")"
         else
-            fail "$arch/$bin: no bootstrap and bootstrap.zip in $dir"
+            not_ok "$arch/$bin: no bootstrap and bootstrap.zip in $dir"
         fi
     done
 done
 
-# --- 4. Run -----------------------------------------------------------------------------------------
+# --- 4. From git ---------------------------------------------------------------------------------
+# A git dependency on this repository, the README's first install route, must be silent: cargo
+# reads every manifest in the checkout while it looks for the package, so one it cannot parse
+# anywhere in the tree prints an error on every cargo command in the user's crate. (It sees what
+# is committed: the clone CI runs on.)
+step "a crate depending on this repository by git: cargo add --git, cargo metadata"
+git_dependency() {
+    cargo new --quiet --vcs none --name from-git "$scratch/from-git" || return
+    cd "$scratch/from-git" &&
+        cargo add --quiet --git "file://$root" lambda-blocking-rt &&
+        cargo metadata --format-version 1 >/dev/null
+}
+if (git_dependency) >"$scratch/git.log" 2>&1 && ! grep -E '^(error|warning)' "$scratch/git.log" >/dev/null; then
+    ok "cargo add --git file://$root lambda-blocking-rt and cargo metadata: no error or warning"
+else
+    not_ok "a git dependency on this repository printed an error or warning:"
+    grep -E -A4 '^(error|warning)' "$scratch/git.log" | head -20 | sed 's/^/    /'
+fi
+
+# --- 5. Run -----------------------------------------------------------------------------------------
 for arch in "${arches[@]}"; do
     runner=natively
     [[ $arch == arm64 ]] && runner="under qemu-aarch64-static"
@@ -155,10 +162,10 @@ for arch in "${arches[@]}"; do
     results=$(sed -n 's/^test \([a-z0-9_]*\) \.\.\. \(ok\|FAILED\)$/\2 \1/p' "$log")
     while read -r outcome name; do
         [[ -n $name ]] || continue
-        if [[ $outcome == ok ]]; then pass "$arch: $name"; else fail "$arch: $name"; fi
+        if [[ $outcome == ok ]]; then ok "$arch: $name"; else not_ok "$arch: $name"; fi
     done <<<"$results"
     if ((status != 0)); then
-        [[ -n $results ]] || fail "$arch: cargo test --test user_function (exit $status, no test ran)"
+        [[ -n $results ]] || not_ok "$arch: cargo test --test user_function (exit $status, no test ran)"
         sed -n '/^failures:$/,/^test result:/p' "$log" | head -60 | sed 's/^/    /'
         [[ -n $results ]] || tail -25 "$log" | sed 's/^/    /'
     fi

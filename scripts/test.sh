@@ -33,6 +33,9 @@ case "${1:-}" in
     *) echo "usage: scripts/test.sh [--list]   (TEST_STEPS=REGEX selects steps)" >&2; exit 2 ;;
 esac
 
+# What git sees before the first step: the last step checks the others left the checkout so.
+checkout_before="$(git status --porcelain --untracked-files=all 2>/dev/null)"
+
 # --- the step runner ----------------------------------------------------------------------------
 number=0
 passed=()
@@ -74,6 +77,21 @@ unit_tests() {
     cargo test --locked -p lambda-blocking-rt --features float_roundtrip
 }
 
+# The minimum Rust version each crate a user compiles states (rust-version in its manifest) builds
+# it, every feature on: the runtime and extension libraries, and the build tool. rustup installs
+# the version (minimal profile) when it is missing.
+msrv() {
+    local package version
+    for package in lambda-blocking-rt lambda-blocking-ext cargo-lambda-zip; do
+        version=$(cargo metadata --no-deps --format-version 1 --locked | python3 -c "
+import json, sys
+print(next(p['rust_version'] for p in json.load(sys.stdin)['packages'] if p['name'] == '$package'))")
+        echo "$package: rust-version $version"
+        rustup toolchain install "$version" --profile minimal --no-self-update 2>&1 | tail -1
+        CARGO_TARGET_DIR=target/msrv cargo "+$version" check --locked --all-features -p "$package"
+    done
+}
+
 # The integration tests against the arm64 per-function bootstraps under qemu: handlers, errors,
 # faults, logging, transport, shutdown, concurrency, invocation ids and streaming. Each
 # per-function binary holds one handler; the tests that need the all-handlers binary (the list
@@ -93,8 +111,7 @@ arm64_under_qemu() {
 # (nightly, std built with the binary, no backtrace symbolizer): they still answer, and still
 # catch and report a handler's panic with its message and location.
 tiny_x86_64() {
-    cargo run --quiet --locked -p cargo-lambda-zip -- --manifest-path bootstrap/Cargo.toml \
-        --arch x86_64 --tiny --locked --out-dir "$PWD/target/lambda-tiny"
+    scripts/build.sh --arch x86_64 --tiny --out-dir "$PWD/target/lambda-tiny"
     BOOTSTRAP_FUNCTIONS="$PWD/target/lambda-tiny/x86_64" \
         cargo test --locked -p lambda-blocking-rt-tests \
         --test handlers --test errors --test faults --test logging --test transport --test shutdown \
@@ -141,6 +158,17 @@ dynamodb_example() {
     done
 }
 
+checkout_unchanged() {
+    local now
+    now="$(git status --porcelain --untracked-files=all)"
+    if [[ "$now" != "$checkout_before" ]]; then
+        echo "the steps changed the checkout (git status --porcelain: before < > after):"
+        diff <(echo "$checkout_before") <(echo "$now")
+        return 1
+    fi
+    echo "git status --porcelain is as before the first step"
+}
+
 # --- the steps, in order ------------------------------------------------------------------------
 if ((!list_only)); then
     mkdir -p "$LOGS"
@@ -153,10 +181,10 @@ fi
 
 # unit, doc and end-to-end tests (the real bootstrap against the fake Runtime API)
 step unit -- unit_tests
+# the stated minimum Rust versions
+step msrv -- msrv
 # every function as a static zip for x86_64 and arm64
 step build -- scripts/build.sh
-# usage errors, zip layout, static ELF per arch, byte-identical rebuild (echo)
-step build-checks -- scripts/test-build.sh --function echo
 # the integration tests against the arm64 bootstraps under qemu-user-static (web included)
 step arm64-qemu -- arm64_under_qemu
 # the integration tests against the x86_64 bootstraps built with --tiny (nightly)
@@ -188,6 +216,8 @@ step cargo-lambda-web -- scripts/test-cargo-lambda-web.sh
 step bench-quick -- cargo run --locked --release -p coldstart -- --quick
 # concurrency benchmark, quick: N = 1, 8, 64 against run_concurrent, every answer checked
 step bench-concurrency-quick -- cargo run --locked --release -p coldstart -- concurrency --quick
+# nothing above wrote into the tracked tree or left files git would pick up
+step clean-checkout -- checkout_unchanged
 
 # --- the verdict ----------------------------------------------------------------------------------
 ((list_only)) && exit 0

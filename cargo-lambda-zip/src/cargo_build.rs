@@ -26,6 +26,8 @@ pub struct Build<'a> {
     pub locked: bool,
     /// The user's `--features`, `--no-default-features`, `--all-features`, for cargo.
     pub feature_args: &'a [String],
+    /// The user's `--config` values, after the tool's so that they win.
+    pub config: &'a [String],
     /// The C compiler build scripts are given, when a dependency compiles C.
     pub c_compiler: Option<&'a CCompiler>,
     /// Where cargo's whole stderr is written.
@@ -155,6 +157,9 @@ impl Build<'_> {
         }
         command.args(self.feature_args);
         command.args(self.settings.cargo_args(self.arch));
+        for value in self.config {
+            command.args(["--config", value]);
+        }
         if let Some(compiler) = self.c_compiler {
             command.envs(compiler.env(self.arch));
         }

@@ -32,6 +32,8 @@ Options:
                         with the binary, without backtrace support (-Z build-std); panics are
                         still caught (panic=\"unwind\"). Adds nightly's rust-src with rustup
   --out-dir DIR         write DIR/<arch>/<bin>/ instead of <target dir>/lambda/<arch>/<bin>/
+  --config KEY=VALUE    passed to cargo as --config after the tool's own (repeatable), e.g.
+                        'profile.release.package.ureq-proto.opt-level=\"s\"'
   --locked              pass --locked to cargo: fail if Cargo.lock would change
   --no-native-check     build even when a dependency needs a system C library (e.g. OpenSSL)
   -h, --help            show this help
@@ -46,6 +48,8 @@ timestamps (default 1980-01-01): the same sources give byte-identical zips.
 ";
 
 /// What to do.
+// Parsed once per run: boxing Options would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, PartialEq)]
 pub enum Command {
     Build(Options),
@@ -70,6 +74,8 @@ pub struct Options {
     pub features: Features,
     /// `--include`: files and folders added to each zip.
     pub include: Vec<PathBuf>,
+    /// `--config`: cargo configuration values of the user's, given to cargo after the tool's.
+    pub config: Vec<String>,
     /// `--extension`: layer zips of external extensions, not function zips.
     pub extension: bool,
 }
@@ -138,6 +144,7 @@ fn parse_options(args: Vec<OsString>) -> Result<Command, lexopt::Error> {
         tiny: false,
         features: Features::default(),
         include: Vec::new(),
+        config: Vec::new(),
         extension: false,
     };
     let mut release = false;
@@ -175,16 +182,17 @@ fn parse_options(args: Vec<OsString>) -> Result<Command, lexopt::Error> {
             Long("no-default-features") => options.features.no_default = true,
             Long("all-features") => options.features.all = true,
             Long("include") => options.include.push(parser.value()?.into()),
+            Long("config") => options.config.push(parser.value()?.string()?),
             Long("extension") => options.extension = true,
             Short('h') | Long("help") => return Ok(Command::Help),
             Short('V') | Long("version") => return Ok(Command::Version),
             _ => return Err(arg.unexpected()),
         }
     }
-    if let (true, Some(profile)) = (release, &options.profile) {
-        if profile != "release" {
-            return Err(format!("--release and --profile {profile} ask for two profiles").into());
-        }
+    if let (true, Some(profile)) = (release, &options.profile)
+        && profile != "release"
+    {
+        return Err(format!("--release and --profile {profile} ask for two profiles").into());
     }
     Ok(Command::Build(options))
 }

@@ -159,6 +159,7 @@ fn build(options: &Options) -> Result<(), Error> {
             settings: &settings,
             locked: options.locked,
             feature_args: &feature_args,
+            config: &options.config,
             c_compiler: c_compilers.as_ref().map(|compilers| &compilers[index]),
             log: &log_dir.join(format!("build-{arch}.log")),
         };

@@ -95,15 +95,14 @@ pub enum TargetState {
 /// files are linked from it.
 pub fn ensure_target(arch: Arch, dir: &Path, toolchain: Toolchain) -> Result<TargetState, Error> {
     let triple = arch.triple();
-    if let Some(sysroot) = toolchain.sysroot(dir)? {
-        if sysroot
+    if let Some(sysroot) = toolchain.sysroot(dir)?
+        && sysroot
             .join("lib/rustlib")
             .join(triple)
             .join("lib")
             .is_dir()
-        {
-            return Ok(TargetState::Installed);
-        }
+    {
+        return Ok(TargetState::Installed);
     }
     // Quiet while it downloads, so a failure is one line: what failed and why.
     let output = toolchain

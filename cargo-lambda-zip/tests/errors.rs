@@ -31,7 +31,7 @@ fn manifest_path_that_does_not_exist_is_named() {
 
 #[test]
 fn manifest_that_does_not_parse_gives_cargos_reason_in_one_line() {
-    let project = Project::copy_of("bad-manifest");
+    let project = Project::with_manifest("bad-manifest", "[package\nname = \"bad-manifest\"\n");
     let result = run(&mut project.tool(["--arch", "x86_64"]));
     let line = result.one_error_line(1);
     assert!(line.contains("cannot read the Cargo project at"), "{line}");
@@ -226,5 +226,36 @@ fn source_date_epoch_that_is_not_a_number_is_refused() {
     assert_eq!(
         line,
         "error: SOURCE_DATE_EPOCH='yesterday' is not a whole number of seconds since 1970"
+    );
+}
+
+#[test]
+fn config_values_reach_cargo_after_the_tools_own() {
+    // The tool sets profile.release.opt-level="z"; the user's value comes later and wins, so an
+    // invalid one is cargo's error, before anything compiles.
+    let project = Project::copy_of("two-bins");
+    let result = run(&mut project.tool([
+        "--arch",
+        "x86_64",
+        "--config",
+        "profile.release.opt-level=\"fast\"",
+    ]));
+    let with_valid_value = run(&mut project.tool([
+        "--arch",
+        "x86_64",
+        "--config",
+        "profile.release.opt-level=\"s\"",
+    ]));
+    assert_eq!(
+        with_valid_value.code,
+        Some(0),
+        "{}",
+        with_valid_value.stderr
+    );
+    assert_eq!(result.code, Some(1), "{}", result.stderr);
+    assert!(
+        result.stderr.contains("opt-level") && result.stderr.contains("fast"),
+        "{}",
+        result.stderr
     );
 }

@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
-#[cfg(any(test, feature = "fuzzing"))]
+#[cfg(any(test, fuzzing))]
 use ureq::http::HeaderMap;
 
 use crate::error::HeaderError;
@@ -93,7 +93,7 @@ impl Context {
     ///
     /// The request id is set whenever one is present, even when a later header is invalid, so the
     /// invocation can still be answered with an error.
-    #[cfg(any(test, feature = "fuzzing"))]
+    #[cfg(any(test, fuzzing))]
     pub(crate) fn update_from_headers(&mut self, headers: &HeaderMap) -> Result<(), HeaderError> {
         self.update_from_header_pairs(headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())))
     }

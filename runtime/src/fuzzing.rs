@@ -1,5 +1,5 @@
 //! Thin wrappers that let the fuzz targets in `fuzz/` reach crate-internal functions.
-//! Not an API: only built with the `fuzzing` feature.
+//! Not an API: only built under `cargo fuzz` (`--cfg fuzzing`).
 
 use std::borrow::Cow;
 

@@ -39,7 +39,7 @@ mod client;
 mod config;
 mod context;
 mod error;
-#[cfg(feature = "fuzzing")]
+#[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;
 mod handler;

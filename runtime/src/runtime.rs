@@ -79,6 +79,9 @@ where
         }
     };
     install_panic_hook();
+    // SAFETY: before the user's init runs (it may start threads that read the environment) and
+    // before the runtime starts any thread of its own: this is still the only thread.
+    unsafe { std::env::remove_var(ENV_TRACE_ID) };
     // Alive until the runtime returns: see `heap`.
     let _small_classes = crate::heap::keep_small_classes();
     crate::shutdown::install(&base);
@@ -89,10 +92,6 @@ where
         Ok(Err(error)) => return fail_init(&mut api, error),
         Err(payload) => return fail_init(&mut api, panic_error(&*payload)),
     };
-    // SAFETY: no handler code has run yet, and the runtime has started no thread that reads the
-    // environment (the shutdown hook thread, if any, only waits on its socket; the internal
-    // extension's thread resolved the API's address, once, before `install` returned).
-    unsafe { std::env::remove_var(ENV_TRACE_ID) };
     if workers.get() == 1 {
         let Err(e) = serve(&mut api, handler, TraceEnv::Set);
         logging::fatal!("the Runtime API failed, so this runtime exits: {e}");

@@ -61,10 +61,10 @@ pub fn on_shutdown(hook: impl FnOnce() + Send + 'static) {
 /// by `run` before init, so before the first `/next`.
 pub(crate) fn install(base: &BaseUrl) {
     let start = *START_HOOK_THREAD.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(start) = start {
-        if let Err(e) = start(base) {
-            log::warn!("the shutdown hook cannot run ({e}); SIGTERM will exit without it");
-        }
+    if let Some(start) = start
+        && let Err(e) = start(base)
+    {
+        log::warn!("the shutdown hook cannot run ({e}); SIGTERM will exit without it");
     }
     // SAFETY: `on_signal` only does async-signal-safe things (an atomic load, write, _exit).
     unsafe {

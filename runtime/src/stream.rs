@@ -114,9 +114,13 @@ impl Write for ResponseStream<'_> {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HttpResponse {
+    /// The HTTP status the caller of the function URL gets, e.g. 200.
     pub status_code: u16,
+    /// Response headers by name, one value each (a header set twice keeps the last value); for
+    /// `Set-Cookie` use `cookies`, which may hold several.
     pub headers: BTreeMap<String, String>,
-    /// Always written, even empty: cargo lambda's emulator requires the field.
+    /// `Set-Cookie` values, in order. Always written, even empty: cargo lambda's emulator
+    /// requires the field.
     pub cookies: Vec<String>,
 }
 

@@ -16,16 +16,8 @@ pub fn bootstrap_path() -> PathBuf {
         if let Some(path) = std::env::var_os("BOOTSTRAP") {
             return PathBuf::from(path);
         }
-        escargot::CargoBuild::new()
-            .manifest_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
-            .package("bootstrap")
-            .bin("bootstrap")
-            // A release build of the tests (the soak) runs a release bootstrap.
-            .current_release()
-            .run()
-            .expect("building the bootstrap")
-            .path()
-            .to_path_buf()
+        // A release build of the tests (the soak) runs a release bootstrap.
+        release_binary(shipped_package(), "bootstrap")
     })
     .clone()
 }
@@ -37,9 +29,20 @@ pub fn function_binary_path(name: &str) -> PathBuf {
     if let Some(dir) = std::env::var_os("BOOTSTRAP_FUNCTIONS") {
         return Path::new(&dir).join(name).join("bootstrap");
     }
+    release_binary(shipped_package(), name)
+}
+
+/// The `bootstrap` package, whose binaries are the shipped functions.
+fn shipped_package() -> escargot::CargoBuild {
     escargot::CargoBuild::new()
         .manifest_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
         .package("bootstrap")
+}
+
+/// Binary `name` of the package `build` names, built with the tests' own profile (release when
+/// the tests are) on first use.
+fn release_binary(build: escargot::CargoBuild, name: &str) -> PathBuf {
+    build
         .bin(name)
         .current_release()
         .run()
@@ -51,29 +54,22 @@ pub fn function_binary_path(name: &str) -> PathBuf {
 /// A binary of the extension crate (`extension/src/bin/<name>.rs`), built on first use; it keeps
 /// its name, which an external extension registers under.
 pub fn extension_binary_path(name: &str) -> PathBuf {
-    escargot::CargoBuild::new()
-        .manifest_path(concat!(
+    release_binary(
+        escargot::CargoBuild::new().manifest_path(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../extension/Cargo.toml"
-        ))
-        .bin(name)
-        .current_release()
-        .run()
-        .unwrap_or_else(|e| panic!("building {name}: {e}"))
-        .path()
-        .to_path_buf()
+        )),
+        name,
+    )
 }
 
 /// A binary of this test crate (a user's function written with `lambda-blocking-rt`), built on first use.
 pub fn test_binary_path(name: &str) -> PathBuf {
-    escargot::CargoBuild::new()
-        .manifest_path(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
-        .bin(name)
-        .current_release()
-        .run()
-        .unwrap_or_else(|e| panic!("building {name}: {e}"))
-        .path()
-        .to_path_buf()
+    release_binary(
+        escargot::CargoBuild::new()
+            .manifest_path(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")),
+        name,
+    )
 }
 
 /// A running bootstrap; killed when dropped.
@@ -184,6 +180,13 @@ impl Bootstrap {
     /// What the process wrote to stderr so far.
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+    }
+
+    /// Fails the test, showing all of stderr, unless stderr holds `text` by now.
+    #[track_caller]
+    pub fn assert_stderr_contains(&self, text: &str) {
+        let stderr = self.stderr();
+        assert!(stderr.contains(text), "{text:?} not in stderr: {stderr}");
     }
 
     /// Waits up to `limit` for stderr to contain `text`; returns all of stderr either way, for

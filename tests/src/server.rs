@@ -182,6 +182,26 @@ pub struct Post {
 }
 
 impl Post {
+    /// A streamed function URL answer split at the prelude's eight NUL bytes: (the prelude as
+    /// JSON, the body). Asserts the streaming mode and the HTTP integration content type.
+    pub fn prelude_and_body(&self) -> (serde_json::Value, Vec<u8>) {
+        assert_eq!(
+            self.header("Lambda-Runtime-Function-Response-Mode"),
+            Some("streaming")
+        );
+        assert_eq!(
+            self.header("Content-Type"),
+            Some("application/vnd.awslambda.http-integration-response")
+        );
+        let split = self
+            .body
+            .windows(8)
+            .position(|w| w == [0u8; 8])
+            .expect("eight NUL bytes after the prelude");
+        let prelude = serde_json::from_slice(&self.body[..split]).expect("the prelude is JSON");
+        (prelude, self.body[split + 8..].to_vec())
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
         self.headers
@@ -240,6 +260,8 @@ struct State {
     forgotten: usize,
     next_requests: usize,
     connections: usize,
+    /// Connections closed by a `Fault::CloseAfterAnswer`, once closed.
+    closed_after_answer: usize,
     handed_out: HashSet<String>,
     answered: HashSet<String>,
     /// Clones of open connections, by connection number, so `vanish` can close them.
@@ -352,6 +374,14 @@ impl FakeApi {
     pub fn wait_posts_total(&self, n: usize, limit: Duration) -> bool {
         let state = self.wait_until(limit, |state| state.forgotten + state.posts.len() >= n);
         state.forgotten + state.posts.len() >= n
+    }
+
+    /// Waits until `n` connections have been closed by `Fault::CloseAfterAnswer` (the close itself
+    /// done, not only the answer written), or `limit` passes; true when they were.
+    pub fn wait_closed_after_answer(&self, n: usize, limit: Duration) -> bool {
+        self.wait_until(limit, |state| state.closed_after_answer >= n)
+            .closed_after_answer
+            >= n
     }
 
     /// Waits until `done` holds for the state, or `limit` passes; returns the state locked.
@@ -610,6 +640,17 @@ fn serve_connection(stream: TcpStream, shared: &Shared, connection: usize) -> io
         if matches!(fault, Some(Fault::ResetDuring)) {
             return reset(writer);
         }
+        let record = |endpoint, body, status| {
+            record_post(
+                shared,
+                connection,
+                endpoint,
+                &request_id,
+                &request,
+                body,
+                status,
+            )
+        };
         if let (
             Some(Fault::StreamCut {
                 after_bytes,
@@ -620,19 +661,9 @@ fn serve_connection(stream: TcpStream, shared: &Shared, connection: usize) -> io
         {
             let body = read_chunks(&mut reader, *after_bytes)?;
             let status = status.unwrap_or(0);
-            record_post(
-                shared,
-                connection,
-                endpoint,
-                &request_id,
-                &request,
-                body,
-                status,
-            );
+            record(endpoint, body, status);
             if status != 0 {
-                let answer =
-                    format!("{{\"errorMessage\":\"fake status {status}\",\"errorType\":\"Fake\"}}");
-                write_answer(&mut writer, status, answer.as_bytes(), None)?;
+                write_fake_status(&mut writer, status)?;
                 // Time for the answer to arrive before the reset.
                 thread::sleep(Duration::from_millis(50));
             }
@@ -657,19 +688,9 @@ fn serve_connection(stream: TcpStream, shared: &Shared, connection: usize) -> io
         match fault {
             Some(Fault::Status(status)) => {
                 if endpoint != Endpoint::Next {
-                    record_post(
-                        shared,
-                        connection,
-                        endpoint,
-                        &request_id,
-                        &request,
-                        body,
-                        status,
-                    );
+                    record(endpoint, body, status);
                 }
-                let body =
-                    format!("{{\"errorMessage\":\"fake status {status}\",\"errorType\":\"Fake\"}}");
-                write_answer(&mut writer, status, body.as_bytes(), None)?;
+                write_fake_status(&mut writer, status)?;
                 continue;
             }
             Some(Fault::Raw(bytes)) => {
@@ -679,7 +700,7 @@ fn serve_connection(stream: TcpStream, shared: &Shared, connection: usize) -> io
             }
             Some(Fault::ResetAfter) => {
                 if endpoint != Endpoint::Next {
-                    record_post(shared, connection, endpoint, &request_id, &request, body, 0);
+                    record(endpoint, body, 0);
                 }
                 return reset(writer);
             }
@@ -702,9 +723,7 @@ fn serve_connection(stream: TcpStream, shared: &Shared, connection: usize) -> io
             }
             if invocation.status != 200 {
                 let status = invocation.status;
-                let body =
-                    format!("{{\"errorMessage\":\"fake status {status}\",\"errorType\":\"Fake\"}}");
-                write_answer(&mut writer, status, body.as_bytes(), None)?;
+                write_fake_status(&mut writer, status)?;
                 continue;
             }
             let truncate = matches!(fault, Some(Fault::TruncateBody));
@@ -738,15 +757,7 @@ fn serve_connection(stream: TcpStream, shared: &Shared, connection: usize) -> io
                     endpoint != Endpoint::InitError && !state.answered.insert(request_id.clone());
                 if duplicate { 400 } else { 202 }
             };
-            record_post(
-                shared,
-                connection,
-                endpoint,
-                &request_id,
-                &request,
-                body,
-                status,
-            );
+            record(endpoint, body, status);
             let answer: &[u8] = if status == 202 {
                 b"{\"status\":\"OK\"}"
             } else {
@@ -756,7 +767,12 @@ fn serve_connection(stream: TcpStream, shared: &Shared, connection: usize) -> io
         }
         match fault {
             Some(Fault::ResetAfterAnswer) => return reset(writer),
-            Some(Fault::CloseAfterAnswer) => return close(writer),
+            Some(Fault::CloseAfterAnswer) => {
+                close(writer)?;
+                shared.lock().closed_after_answer += 1;
+                shared.changed.notify_all();
+                return Ok(());
+            }
             _ => {}
         }
     }
@@ -820,6 +836,12 @@ fn wait_at_gate(shared: &Shared) {
         let pause = (gate.deadline - now).min(Duration::from_millis(100));
         state = shared.changed.wait_timeout(state, pause).unwrap().0;
     }
+}
+
+/// Answers with `status` and a JSON error body, as an injected `Fault::Status` asks.
+fn write_fake_status(writer: &mut TcpStream, status: u16) -> io::Result<()> {
+    let body = format!("{{\"errorMessage\":\"fake status {status}\",\"errorType\":\"Fake\"}}");
+    write_answer(writer, status, body.as_bytes(), None)
 }
 
 fn record_post(

@@ -3,7 +3,21 @@
 
 use std::time::{Duration, Instant};
 
-use lambda_blocking_rt_tests::{Bootstrap, Endpoint, FakeApi, Fault, Invocation, PATIENCE, launch};
+use lambda_blocking_rt_tests::{
+    Bootstrap, Endpoint, FakeApi, Fault, Invocation, PATIENCE, Post, launch,
+};
+
+/// Waits for the bootstrap to exit unsuccessfully, and returns the one thing it posted: an init
+/// error of this type.
+fn the_init_error(bootstrap: &mut Bootstrap, api: &FakeApi, error_type: &str) -> Post {
+    let status = bootstrap.wait_exit(PATIENCE).expect("exits");
+    assert!(!status.success());
+    let posts = api.posts();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0].endpoint, Endpoint::InitError);
+    assert_eq!(posts[0].error_type(), error_type);
+    posts.into_iter().next().unwrap()
+}
 
 fn assert_each_answered_once(api: &FakeApi) {
     let (handed, wrong) = api.answer_counts();
@@ -98,17 +112,12 @@ fn unknown_handler_is_an_init_error_listing_the_known_names() {
     let api = FakeApi::start();
     api.push(Invocation::new("{}"));
     let mut bootstrap = launch(&api, "no-such-fn", &[]);
-    let status = bootstrap.wait_exit(PATIENCE).expect("exits");
-    assert!(!status.success());
-    let posts = api.posts();
-    assert_eq!(posts.len(), 1, "{posts:?}");
-    assert_eq!(posts[0].endpoint, Endpoint::InitError);
-    assert_eq!(posts[0].error_type(), "Runtime.NoSuchHandler");
+    let post = the_init_error(&mut bootstrap, &api, "Runtime.NoSuchHandler");
     assert_eq!(
-        posts[0].header("Lambda-Runtime-Function-Error-Type"),
+        post.header("Lambda-Runtime-Function-Error-Type"),
         Some("Runtime.NoSuchHandler")
     );
-    let message = posts[0].error_message();
+    let message = post.error_message();
     assert!(message.contains("\"no-such-fn\""), "{message}");
     for name in ["echo", "fibonacci", "error", "panic", "context", "hello"] {
         assert!(message.contains(name), "{name} missing from {message}");
@@ -131,11 +140,7 @@ fn handler_that_cannot_be_built_is_an_init_error() {
     assert_eq!(posts[0].endpoint, Endpoint::InitError);
     assert_eq!(posts[0].error_type(), "DemoInitError");
     assert!(posts[0].error_message().contains("no database"));
-    assert!(
-        bootstrap.stderr().contains("init failed"),
-        "{}",
-        bootstrap.stderr()
-    );
+    bootstrap.assert_stderr_contains("init failed");
 }
 
 #[test]
@@ -211,11 +216,7 @@ fn container_error_when_answering_exits_non_zero() {
         let exit = bootstrap.wait_exit(PATIENCE).expect("exits");
         assert_eq!(exit.code(), Some(1), "{endpoint:?} {status}");
         assert_eq!(api.posts().len(), 1, "not retried: {:?}", api.posts());
-        assert!(
-            bootstrap.stderr().contains(&format!("HTTP {status}")),
-            "{}",
-            bootstrap.stderr()
-        );
+        bootstrap.assert_stderr_contains(&format!("HTTP {status}"));
     }
 }
 
@@ -312,13 +313,7 @@ fn unknown_handler_is_an_init_error_listing_the_names_when_handler_is_not_utf8()
         std::ffi::OsStr::from_bytes(b"ech\xffo").to_owned(),
     ));
     let mut bootstrap = Bootstrap::spawn(&env);
-    let status = bootstrap.wait_exit(PATIENCE).expect("exits");
-    assert!(!status.success());
-    let posts = api.posts();
-    assert_eq!(posts.len(), 1, "{posts:?}");
-    assert_eq!(posts[0].endpoint, Endpoint::InitError);
-    assert_eq!(posts[0].error_type(), "Runtime.NoSuchHandler");
-    let message = posts[0].error_message();
+    let message = the_init_error(&mut bootstrap, &api, "Runtime.NoSuchHandler").error_message();
     assert!(message.contains("ech\u{fffd}o"), "{message}");
     assert!(message.contains("fibonacci"), "{message}");
     assert_eq!(api.next_requests(), 0);

@@ -88,11 +88,7 @@ fn row(handler: &str, setup: impl FnOnce(&FakeApi), expect: Expect) {
                 "no spinning: {} polls",
                 api.next_requests()
             );
-            assert!(
-                bootstrap.stderr().contains(logged),
-                "{}",
-                bootstrap.stderr()
-            );
+            bootstrap.assert_stderr_contains(logged);
         }
         Expect::InitReported => {
             let status = bootstrap.wait_exit(PATIENCE).expect("the runtime exits");
@@ -224,11 +220,7 @@ fn init_error_statuses_end_the_process_after_at_most_one_resend() {
         let posts = api.posts();
         let expected = if status == 413 { 2 } else { 1 };
         assert_eq!(posts.len(), expected, "status {status}: {posts:?}");
-        assert!(
-            bootstrap.stderr().contains("init failed"),
-            "{}",
-            bootstrap.stderr()
-        );
+        bootstrap.assert_stderr_contains("init failed");
     }
 }
 

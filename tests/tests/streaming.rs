@@ -183,10 +183,16 @@ fn a_stream_connection_closed_between_invocations_is_reopened() {
     // The first stream's connection is closed after its answer; the second stream must not be
     // lost on it.
     api.inject(Endpoint::Response, Fault::CloseAfterAnswer);
-    let ids = api.push_events([&br#"{"chunks":1}"#[..], br#"{"chunks":2}"#]);
+    let first = api.push_events([&br#"{"chunks":1}"#[..]]);
     let _bootstrap = launch(&api, "stream", &[]);
-    let answers = api.wait_answers(&ids, PATIENCE);
-    assert_eq!(answers[1].body, b"chunk 0\nchunk 1\n");
+    api.wait_answers(&first, PATIENCE);
+    // The second event only once the close is done: a close racing the reuse (the API closing
+    // an idle connection as the runtime starts writing on it) is a different case, which no
+    // client can win without replaying the handler.
+    assert!(api.wait_closed_after_answer(1, PATIENCE));
+    let second = api.push_events([&br#"{"chunks":2}"#[..]]);
+    let answers = api.wait_answers(&second, PATIENCE);
+    assert_eq!(answers[0].body, b"chunk 0\nchunk 1\n");
 }
 
 #[test]
@@ -225,23 +231,14 @@ fn a_function_url_stream_starts_with_the_http_prelude() {
     let _bootstrap = launch(&api, "http-stream", &[]);
     let post = &api.wait_answers(&ids, PATIENCE)[0];
     assert_streaming_request(post);
-    assert_eq!(
-        post.header("Content-Type"),
-        Some("application/vnd.awslambda.http-integration-response")
-    );
-    let split = post
-        .body
-        .windows(8)
-        .position(|w| w == [0u8; 8])
-        .expect("eight NUL bytes after the prelude");
-    let prelude: serde_json::Value = serde_json::from_slice(&post.body[..split]).unwrap();
+    let (prelude, page) = post.prelude_and_body();
     assert_eq!(prelude["statusCode"], 200);
     assert_eq!(
         prelude["headers"]["content-type"],
         "text/html; charset=utf-8"
     );
     assert_eq!(prelude["cookies"][0], "visited=1; Path=/; HttpOnly");
-    let page = String::from_utf8_lossy(&post.body[split + 8..]);
+    let page = String::from_utf8_lossy(&page);
     assert!(
         page.starts_with("<!doctype html>") && page.contains("third part"),
         "{page}"
@@ -351,11 +348,7 @@ fn stream_500_exits(at: At) {
     let (api, mut bootstrap, broken, _) = faulted_stream(stream_fault(at, Some(500)));
     let status = bootstrap.wait_exit(PATIENCE).expect("the runtime exits");
     assert_eq!(status.code(), Some(1));
-    assert!(
-        bootstrap.stderr().contains("HTTP 500"),
-        "{}",
-        bootstrap.stderr()
-    );
+    bootstrap.assert_stderr_contains("HTTP 500");
     let posts = posts_for(&api, &broken);
     assert_eq!(posts.len(), 1, "nothing sent after the 500: {posts:#?}");
 }

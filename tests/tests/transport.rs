@@ -95,9 +95,5 @@ fn runtime_api_gone_for_good_ends_the_process_after_bounded_retries() {
         waited >= Duration::from_secs(8) && waited < Duration::from_secs(20),
         "retried for {waited:?}"
     );
-    assert!(
-        bootstrap.stderr().contains("exits"),
-        "{}",
-        bootstrap.stderr()
-    );
+    bootstrap.assert_stderr_contains("exits");
 }

@@ -428,25 +428,6 @@ fn cookies_sent_both_as_the_array_and_as_a_header_arrive_once() {
     assert_eq!(cookies, ["cookie1=1; cookie2=2"]);
 }
 
-/// A streamed answer split at the prelude's eight NUL bytes: (prelude, body).
-fn prelude_and_body(post: &lambda_blocking_rt_tests::Post) -> (Value, Vec<u8>) {
-    assert_eq!(
-        post.header("Lambda-Runtime-Function-Response-Mode"),
-        Some("streaming")
-    );
-    assert_eq!(
-        post.header("Content-Type"),
-        Some("application/vnd.awslambda.http-integration-response")
-    );
-    let split = post
-        .body
-        .windows(8)
-        .position(|w| w == [0u8; 8])
-        .expect("eight NUL bytes after the prelude");
-    let prelude = serde_json::from_slice(&post.body[..split]).expect("the prelude is JSON");
-    (prelude, post.body[split + 8..].to_vec())
-}
-
 #[test]
 fn the_streamed_web_function_sends_status_headers_and_cookies_then_the_raw_body() {
     if std::env::var_os("BOOTSTRAP_FUNCTIONS").is_some() {
@@ -459,7 +440,7 @@ fn the_streamed_web_function_sends_status_headers_and_cookies_then_the_raw_body(
     ]);
     let _bootstrap = launch(&api, "web-stream", &[]);
     let answers = api.wait_answers(&ids, PATIENCE);
-    let (prelude, body) = prelude_and_body(&answers[0]);
+    let (prelude, body) = answers[0].prelude_and_body();
     assert_eq!(
         prelude,
         json!({
@@ -474,7 +455,7 @@ fn the_streamed_web_function_sends_status_headers_and_cookies_then_the_raw_body(
         description["query"]["parameter1"],
         json!(["value1", "value2"])
     );
-    let (prelude, body) = prelude_and_body(&answers[1]);
+    let (prelude, body) = answers[1].prelude_and_body();
     assert_eq!(
         prelude["headers"]["content-type"],
         "application/octet-stream"
@@ -502,7 +483,7 @@ fn a_streamed_web_body_is_sent_as_written_and_an_error_midway_ends_it_with_trail
     let mut process = lambda_blocking_rt_tests::Bootstrap::spawn_binary(&binary, None, &env);
     let answers = api.wait_answers(&ids, PATIENCE);
 
-    let (prelude, body) = prelude_and_body(&answers[0]);
+    let (prelude, body) = answers[0].prelude_and_body();
     assert_eq!(prelude["statusCode"], 201);
     assert_eq!(prelude["cookies"], json!(["a=1", "b=2; Path=/"]));
     assert_eq!(body, b"line 0\nline 1\nline 2\nline 3\n");
@@ -524,7 +505,7 @@ fn a_streamed_web_body_is_sent_as_written_and_an_error_midway_ends_it_with_trail
         "{chunks:?}"
     );
 
-    let (_, body) = prelude_and_body(&answers[1]);
+    let (_, body) = answers[1].prelude_and_body();
     assert_eq!(body, b"line 0\n");
     assert_eq!(
         answers[1].trailer("Lambda-Runtime-Function-Error-Type"),

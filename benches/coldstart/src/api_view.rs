@@ -28,8 +28,12 @@ use std::time::{Duration, Instant};
 use crate::bootstraps::{self, Binary, Bootstrap, Sources};
 use crate::pagecache;
 use crate::procfs;
-use crate::report::{machine, median, percentile, utc_now};
-use crate::server::{self, Expected, Kind, RequestReader, Server};
+use bench_support::lambda_env;
+use bench_support::report::{machine, utc_now};
+use bench_support::runtime_api::{self as server, Endpoint as Kind, RequestReader};
+use bench_support::stats::{median, percentile};
+
+use crate::server::Expected;
 
 const USAGE: &str = "\
 usage: cargo run --release -p coldstart -- api-view [options]
@@ -89,7 +93,7 @@ pub fn main(args: impl Iterator<Item = String>) -> ExitCode {
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
-    let root = bootstraps::workspace_root();
+    let root = bench_support::build::workspace_root();
     let mut options = Options {
         starts: 20,
         warm: 3000,
@@ -142,25 +146,14 @@ fn run(options: &Options) -> Result<u32, String> {
     crate::pin_to_cpu(options.cpu)?;
     let listener =
         TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot listen on loopback: {e}"))?;
-    // `lambda_command` takes the cold-start benchmark's server for its address; this module
-    // serves on its own listener, so the address is replaced (the server stays idle).
-    let unused = Server::start().map_err(|e| e.to_string())?;
-    let api = listener
-        .local_addr()
-        .map_err(|e| e.to_string())?
-        .to_string();
+    let api = listener.local_addr().map_err(|e| e.to_string())?;
     let payload = crate::echo_payload(PAYLOAD_BYTES);
     let mut samples = Vec::new();
     for start in 0..options.starts {
         for (index, bootstrap) in bootstraps.iter().enumerate() {
             let binary = bootstrap.binary("echo");
             for evicted in [false, true] {
-                let command = || {
-                    let mut command =
-                        crate::lambda_command(&binary.path, &unused, "echo", options.verbose);
-                    command.env("AWS_LAMBDA_RUNTIME_API", &api);
-                    command
-                };
+                let command = || lambda_env::command(&binary.path, api, "echo", options.verbose);
                 // A start that stalls (seen with `lambda_runtime` now and then) is run again,
                 // once: the figures are those of a start that went through.
                 let sample = measure(&listener, command(), binary, &payload, evicted, options)

@@ -2,10 +2,10 @@
 //! and those of the concurrency benchmark (ours per function, the official `concurrent`).
 
 use std::io::{self, Cursor, Write};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
-const MUSL: &str = "x86_64-unknown-linux-musl";
+use bench_support::build::{self, Linker, MUSL, shipped, workspace_root};
+pub use bench_support::{OFFICIAL, OURS};
 
 /// One runtime under test: its executables, one per handler or one for all.
 pub struct Bootstrap {
@@ -37,6 +37,7 @@ impl Bootstrap {
 }
 
 /// Where the binaries come from: built here, or given by path.
+#[derive(Default)]
 pub struct Sources {
     /// One binary for every handler, by `_HANDLER` (e.g. the all-handlers `bootstrap`).
     pub ours: Option<PathBuf>,
@@ -46,23 +47,11 @@ pub struct Sources {
     pub no_build: bool,
 }
 
-/// The names, in the order they are run within each round.
-pub const OURS: &str = "lambda-blocking-rt";
-pub const OFFICIAL: &str = "lambda_runtime";
+/// The names, in the order they are run within each round: [`OURS`], [`OFFICIAL`], then this.
 pub const FLOOR: &str = "floor";
 
-/// The workspace root: two levels above this crate.
-pub fn workspace_root() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    root.canonicalize().unwrap_or(root)
-}
-
-/// Where `scripts/build.sh --arch x86_64` puts the shipped binary of `function`.
-pub fn shipped(root: &Path, function: &str) -> PathBuf {
-    root.join("target/lambda/x86_64")
-        .join(function)
-        .join("bootstrap")
-}
+/// The cargo feature of `benches/official` that builds `bootstrap` and `concurrent`.
+const OFFICIAL_FEATURE: &str = "coldstart";
 
 /// Builds what was not given by path, then sizes all three. Ours by default is what ships: one
 /// binary per function in `handlers`, built by `scripts/build.sh` (static musl, through
@@ -70,22 +59,18 @@ pub fn shipped(root: &Path, function: &str) -> PathBuf {
 /// cargo (static musl, the workspace's release profile).
 pub fn prepare(sources: &Sources, handlers: &[&'static str]) -> Result<Vec<Bootstrap>, String> {
     let root = workspace_root();
-    let release = |target_dir: &Path, bin: &str| target_dir.join(MUSL).join("release").join(bin);
-    let floor_default = release(&root.join("target"), "floor");
-    let official_dir = root.join("benches/official");
-    let official_default = release(&official_dir.join("target"), "bootstrap");
+    let floor_default = build::release_binary(&root.join("target"), "floor");
+    let official_default = build::official(&root, "bootstrap", Linker::Default);
 
     if !sources.no_build {
         if sources.ours.is_none() {
-            build_shipped(&root, handlers)?;
+            build::build_shipped(&root, handlers)?;
         }
         if sources.floor.is_none() {
-            cargo(&root, &["-p", "floor"])?;
+            build::cargo(&root, &["-p", "floor"])?;
         }
         if sources.official.is_none() {
-            let manifest = official_dir.join("Cargo.toml");
-            let manifest = manifest.to_string_lossy();
-            cargo(&root, &["--locked", "--manifest-path", &manifest])?;
+            build::build_official(&root, OFFICIAL_FEATURE, &["bootstrap"], Linker::Default)?;
         }
     }
     let pick = |given: &Option<PathBuf>, default: PathBuf| given.clone().unwrap_or(default);
@@ -127,16 +112,6 @@ fn sized(name: &str, serves: Option<&'static str>, path: PathBuf) -> Result<Bina
     })
 }
 
-/// `scripts/build.sh --arch x86_64 --function F…`, run in `root`.
-fn build_shipped(root: &Path, functions: &[&str]) -> Result<(), String> {
-    let mut command = Command::new(root.join("scripts/build.sh"));
-    command.current_dir(root).args(["--arch", "x86_64"]);
-    for function in functions {
-        command.args(["--function", function]);
-    }
-    run_build(&mut command, "")
-}
-
 /// The concurrency benchmark's executables.
 pub struct ConcurrencyBinaries {
     /// Given by path: serves every handler (by `_HANDLER`), as the all-handlers `bootstrap` does.
@@ -166,15 +141,11 @@ pub fn prepare_concurrency(
     handlers: &[&str],
 ) -> Result<ConcurrencyBinaries, String> {
     let root = workspace_root();
-    let official_dir = root.join("benches/official");
     let binaries = ConcurrencyBinaries {
         ours_dir: root.join("target").join(MUSL).join("release"),
-        official: official.clone().unwrap_or_else(|| {
-            official_dir
-                .join("target")
-                .join(MUSL)
-                .join("release/concurrent")
-        }),
+        official: official
+            .clone()
+            .unwrap_or_else(|| build::official(&root, "concurrent", Linker::Default)),
         ours_given: ours.clone(),
     };
     if !no_build {
@@ -183,21 +154,10 @@ pub fn prepare_concurrency(
             for handler in handlers {
                 args.extend(["--bin", handler]);
             }
-            cargo(&root, &args)?;
+            build::cargo(&root, &args)?;
         }
         if official.is_none() {
-            let manifest = official_dir.join("Cargo.toml");
-            let manifest = manifest.to_string_lossy();
-            cargo(
-                &root,
-                &[
-                    "--locked",
-                    "--manifest-path",
-                    &manifest,
-                    "--bin",
-                    "concurrent",
-                ],
-            )?;
+            build::build_official(&root, OFFICIAL_FEATURE, &["concurrent"], Linker::Default)?;
         }
     }
     let mut paths: Vec<PathBuf> = handlers.iter().map(|h| binaries.ours(h)).collect();
@@ -208,33 +168,6 @@ pub fn prepare_concurrency(
         }
     }
     Ok(binaries)
-}
-
-/// `cargo build --release --target x86_64-unknown-linux-musl <args>`, run in `dir`.
-fn cargo(dir: &Path, args: &[&str]) -> Result<(), String> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(dir)
-        .args(["build", "--release", "--target", MUSL])
-        .args(args);
-    run_build(
-        &mut command,
-        &format!("; is the target installed? `rustup target add {MUSL}`"),
-    )
-}
-
-/// Runs a build command with its output let through; `hint` follows the error when it fails.
-fn run_build(command: &mut Command, hint: &str) -> Result<(), String> {
-    eprintln!("building: {command:?}");
-    let status = command
-        .status()
-        .map_err(|e| format!("cannot run {:?}: {e}", command.get_program()))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{command:?} failed ({status}){hint}"))
-    }
 }
 
 /// The size of the zip Lambda would be given: one entry `bootstrap`, deflated, mode 0755.

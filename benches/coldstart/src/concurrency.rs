@@ -16,11 +16,14 @@ use std::path::PathBuf;
 use std::process::{Child, ExitCode};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use bench_support::build::workspace_root;
+use bench_support::cli::{self, Args};
+use bench_support::lambda_env;
+use bench_support::runtime_api::Server;
 
 use crate::bootstraps::{self, ConcurrencyBinaries, OFFICIAL, OURS};
 use crate::procfs;
-use crate::server::{Batch, Expected, Server};
+use crate::server::{Batch, Expected};
 
 const USAGE: &str = "\
 usage: cargo run --release -p coldstart -- concurrency [options]
@@ -41,7 +44,8 @@ usage: cargo run --release -p coldstart -- concurrency [options]
 Without --ours/--official/--no-build the harness builds them itself:
   cargo build --release --target x86_64-unknown-linux-musl -p bootstrap --bin echo --bin sleep
   cargo build --release --target x86_64-unknown-linux-musl --locked \\
-      --manifest-path benches/official/Cargo.toml --bin concurrent";
+      --manifest-path benches/official/Cargo.toml --no-default-features \\
+      --features coldstart --bin concurrent";
 
 /// The values of `AWS_LAMBDA_MAX_CONCURRENCY` measured.
 const WORKERS: [u32; 3] = [1, 8, 64];
@@ -67,7 +71,7 @@ struct Options {
 }
 
 fn parse_options(args: impl Iterator<Item = String>) -> Result<Options, String> {
-    let root = bootstraps::workspace_root();
+    let root = workspace_root();
     let mut options = Options {
         rounds: 15,
         echo_invocations: 20_000,
@@ -80,17 +84,12 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options, String> 
         verbose: false,
     };
     let mut out_given = false;
-    let mut args = args;
+    let mut args = Args::new(args, USAGE);
     while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
-        let count = |text: String| match text.parse::<u32>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(format!("not a count above 0: {text}")),
-        };
         match arg.as_str() {
-            "--rounds" => options.rounds = count(value()?)?,
-            "--echo" => options.echo_invocations = count(value()?)?,
-            "--sleep-waves" => options.sleep_waves = count(value()?)?,
+            "--rounds" => options.rounds = args.count_above_0(&arg)?,
+            "--echo" => options.echo_invocations = args.count_above_0(&arg)?,
+            "--sleep-waves" => options.sleep_waves = args.count_above_0(&arg)?,
             "--quick" => {
                 options.quick = true;
                 options.rounds = 1;
@@ -101,15 +100,14 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options, String> 
                 }
             }
             "--out" => {
-                options.out = PathBuf::from(value()?);
+                options.out = PathBuf::from(args.value(&arg)?);
                 out_given = true;
             }
-            "--ours" => options.ours = Some(value()?.into()),
-            "--official" => options.official = Some(value()?.into()),
+            "--ours" => options.ours = Some(args.value(&arg)?.into()),
+            "--official" => options.official = Some(args.value(&arg)?.into()),
             "--no-build" => options.no_build = true,
             "--verbose" => options.verbose = true,
-            "-h" | "--help" => return Err(USAGE.to_owned()),
-            other => return Err(format!("unknown option {other}\n\n{USAGE}")),
+            other => return Err(args.not_an_option(other)),
         }
     }
     Ok(options)
@@ -213,24 +211,11 @@ impl Sample {
 
 /// `cargo run -p coldstart -- concurrency [options]`.
 pub fn main(args: impl Iterator<Item = String>) -> ExitCode {
-    let options = match parse_options(args) {
-        Ok(options) => options,
-        Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&options) {
-        Ok(0) => ExitCode::SUCCESS,
-        Ok(failures) => {
-            eprintln!("{failures} invocations failed; see the failures column of the CSV");
-            ExitCode::FAILURE
-        }
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::exit(
+        parse_options(args),
+        run,
+        "see the failures column of the CSV",
+    )
 }
 
 /// Runs every round and writes the reports; returns how many invocations failed.
@@ -245,11 +230,7 @@ fn run(options: &Options) -> Result<u32, String> {
     let server = Server::start().map_err(|e| format!("cannot start the Runtime API: {e}"))?;
 
     let total = (cases.len() * RUNTIMES.len()) as u64 * u64::from(options.rounds);
-    let progress = ProgressBar::new(total).with_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} {msg} (eta {eta})")
-            .map_err(|e| e.to_string())?
-            .progress_chars("=> "),
-    );
+    let progress = cli::progress_bar(total)?;
     let mut samples = Vec::with_capacity(total as usize);
     let mut first_failure = None;
     for round in 0..options.rounds {
@@ -279,10 +260,7 @@ fn run(options: &Options) -> Result<u32, String> {
             }
         }
     }
-    progress.finish();
-    if let Some(failure) = &first_failure {
-        eprintln!("first failure: {failure}");
-    }
+    cli::finish(&progress, first_failure.as_deref());
 
     let run = report::Run {
         cases: &cases,
@@ -295,10 +273,7 @@ fn run(options: &Options) -> Result<u32, String> {
         },
     };
     let written = report::write_all(&run, &options.out).map_err(|e| e.to_string())?;
-    println!("{}", report::markdown_tables(&run));
-    for path in written {
-        println!("wrote {}", path.display());
-    }
+    bench_support::report::print(&report::markdown_tables(&run), &written);
     Ok(samples.iter().map(|s| s.failures).sum())
 }
 
@@ -312,7 +287,7 @@ fn measure(
 ) -> Result<(Sample, Option<String>), String> {
     let batch = Batch::new(&case.payload, case.expected.clone());
     server.begin(batch.clone());
-    let mut command = crate::lambda_command(path, server, case.handler, options.verbose);
+    let mut command = lambda_env::command(path, server.addr(), case.handler, options.verbose);
     // What Lambda Managed Instances sets.
     command
         .env("AWS_LAMBDA_MAX_CONCURRENCY", case.workers.to_string())

@@ -15,15 +15,18 @@ mod report;
 mod server;
 mod web;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use bench_support::build::workspace_root;
+use bench_support::cli::{self, Args};
+use bench_support::lambda_env;
+use bench_support::runtime_api::Server;
 
 use bootstraps::{Binary, Sources};
 use pagecache::Residency;
-use server::{Expected, Server, Session};
+use server::{Expected, Session};
 
 const USAGE: &str = "\
 usage: cargo run --release -p coldstart -- [options]
@@ -52,7 +55,8 @@ Without --ours/--official/--floor/--no-build the harness builds all three itself
       (ours as shipped: target/lambda/x86_64/{echo,fibonacci}/bootstrap, one per case's handler)
   cargo build --release --target x86_64-unknown-linux-musl -p floor
   cargo build --release --target x86_64-unknown-linux-musl --locked \\
-      --manifest-path benches/official/Cargo.toml";
+      --manifest-path benches/official/Cargo.toml --no-default-features \\
+      --features coldstart --bin bootstrap";
 
 pub struct Options {
     starts: u32,
@@ -67,34 +71,31 @@ pub struct Options {
     quick: bool,
 }
 
+impl Options {
+    /// `starts` × `warm`, reports to `out`; every binary built, not pinned, judged.
+    fn new(starts: u32, warm: u32, out: PathBuf) -> Options {
+        Options {
+            starts,
+            warm,
+            out,
+            sources: Sources::default(),
+            pin: None,
+            cold_file: false,
+            verbose: false,
+            quick: false,
+        }
+    }
+}
+
 fn parse_options() -> Result<Options, String> {
-    let root = bootstraps::workspace_root();
-    let mut options = Options {
-        starts: 50,
-        warm: 10_000,
-        out: root.join("benches/results"),
-        sources: Sources {
-            ours: None,
-            official: None,
-            floor: None,
-            no_build: false,
-        },
-        pin: None,
-        cold_file: false,
-        verbose: false,
-        quick: false,
-    };
+    let root = workspace_root();
+    let mut options = Options::new(50, 10_000, root.join("benches/results"));
     let mut out_given = false;
-    let mut args = std::env::args().skip(1);
+    let mut args = Args::new(std::env::args().skip(1), USAGE);
     while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
-        let number = |text: String| {
-            text.parse::<u32>()
-                .map_err(|_| format!("not a count: {text}"))
-        };
         match arg.as_str() {
-            "--starts" => options.starts = number(value()?)?.max(1),
-            "--warm" => options.warm = number(value()?)?,
+            "--starts" => options.starts = args.count(&arg)?.max(1),
+            "--warm" => options.warm = args.count(&arg)?,
             "--quick" => {
                 options.quick = true;
                 options.starts = 3;
@@ -104,15 +105,15 @@ fn parse_options() -> Result<Options, String> {
                 }
             }
             "--out" => {
-                options.out = PathBuf::from(value()?);
+                options.out = PathBuf::from(args.value(&arg)?);
                 out_given = true;
             }
-            "--ours" => options.sources.ours = Some(value()?.into()),
-            "--official" => options.sources.official = Some(value()?.into()),
-            "--floor" => options.sources.floor = Some(value()?.into()),
+            "--ours" => options.sources.ours = Some(args.value(&arg)?.into()),
+            "--official" => options.sources.official = Some(args.value(&arg)?.into()),
+            "--floor" => options.sources.floor = Some(args.value(&arg)?.into()),
             "--no-build" => options.sources.no_build = true,
             "--pin" => {
-                let cpu = value()?;
+                let cpu = args.value(&arg)?;
                 options.pin = Some(
                     cpu.parse()
                         .map_err(|_| format!("not a CPU number: {cpu}"))?,
@@ -120,8 +121,7 @@ fn parse_options() -> Result<Options, String> {
             }
             "--cold-file" => options.cold_file = true,
             "--verbose" => options.verbose = true,
-            "-h" | "--help" => return Err(USAGE.to_owned()),
-            other => return Err(format!("unknown option {other}\n\n{USAGE}")),
+            other => return Err(args.not_an_option(other)),
         }
     }
     Ok(options)
@@ -220,24 +220,7 @@ fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("web") {
         return web::main(std::env::args().skip(2));
     }
-    let options = match parse_options() {
-        Ok(options) => options,
-        Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&options) {
-        Ok(0) => ExitCode::SUCCESS,
-        Ok(failures) => {
-            eprintln!("{failures} invocations failed; see the failures column of the CSV");
-            ExitCode::FAILURE
-        }
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::exit(parse_options(), run, "see the failures column of the CSV")
 }
 
 /// Runs the benchmark and writes the reports; returns how many invocations failed.
@@ -257,11 +240,7 @@ fn run(options: &Options) -> Result<u32, String> {
         &[PageCache::In]
     };
     let total = (cases.len() * bootstraps.len() * modes.len()) as u64 * u64::from(options.starts);
-    let progress = ProgressBar::new(total).with_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} {msg} (eta {eta})")
-            .map_err(|e| e.to_string())?
-            .progress_chars("=> "),
-    );
+    let progress = cli::progress_bar(total)?;
     let mut samples = Vec::with_capacity(total as usize);
     let mut first_failure = None;
     for (case_index, case) in cases.iter().enumerate() {
@@ -307,10 +286,7 @@ fn run(options: &Options) -> Result<u32, String> {
             }
         }
     }
-    progress.finish();
-    if let Some(failure) = &first_failure {
-        eprintln!("first failure: {failure}");
-    }
+    cli::finish(&progress, first_failure.as_deref());
 
     let run = report::Run {
         bootstraps: &bootstraps,
@@ -323,10 +299,7 @@ fn run(options: &Options) -> Result<u32, String> {
         judge_targets: !options.quick,
     };
     let written = report::write_all(&run, &options.out).map_err(|e| e.to_string())?;
-    println!("{}", report::markdown_tables(&run));
-    for path in written {
-        println!("wrote {}", path.display());
-    }
+    bench_support::report::print(&report::markdown_tables(&run), &written);
     Ok(samples.iter().map(|s| s.failures).sum())
 }
 
@@ -346,7 +319,8 @@ pub fn cold_start(
     };
     let session = Session::new(warm + 1, &case.payload, case.expected.clone());
     server.begin(session.clone());
-    let mut command = lambda_command(&binary.path, server, case.handler, options.verbose);
+    let mut command =
+        lambda_env::command(&binary.path, server.addr(), case.handler, options.verbose);
     let residency = match page_cache {
         PageCache::In => pagecache::load(&binary.path)?,
         PageCache::Out => pagecache::evict(&binary.path)?,
@@ -444,37 +418,6 @@ pub fn cold_start(
         failures: progress.failures,
     };
     Ok((sample, progress.first_failure))
-}
-
-/// The command that starts `path` as Lambda would, against `server`: a clean environment with only
-/// what Lambda sets (the official runtime refuses to start without the function's name, memory
-/// size, version and log group and stream); stdout and stderr to /dev/null unless `verbose`.
-pub fn lambda_command(path: &Path, server: &Server, handler: &str, verbose: bool) -> Command {
-    let output = || {
-        if verbose {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        }
-    };
-    let mut command = Command::new(path);
-    command
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", server.addr().to_string())
-        .env("_HANDLER", handler)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/22/[$LATEST]bench")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
-        .env("LAMBDA_TASK_ROOT", "/var/task")
-        .stdin(Stdio::null())
-        .stdout(output())
-        .stderr(output());
-    command
 }
 
 /// Pins the calling thread to one CPU; threads and children it starts from now on inherit the

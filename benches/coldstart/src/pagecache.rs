@@ -130,7 +130,7 @@ mod tests {
     /// written is resident, out after `evict`, whole again after `load`.
     #[test]
     fn a_file_goes_out_of_the_page_cache_and_back() {
-        let dir = crate::bootstraps::workspace_root().join("target/coldstart-test");
+        let dir = bench_support::build::workspace_root().join("target/coldstart-test");
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(format!("pagecache-{}", std::process::id()));
         std::fs::write(&path, vec![7u8; 300_000]).unwrap();
@@ -148,7 +148,7 @@ mod tests {
     /// count shows it.
     #[test]
     fn a_page_still_mapped_stays_and_is_counted() {
-        let dir = crate::bootstraps::workspace_root().join("target/coldstart-test");
+        let dir = bench_support::build::workspace_root().join("target/coldstart-test");
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(format!("mapped-{}", std::process::id()));
         std::fs::write(&path, vec![7u8; 8192]).unwrap();

@@ -10,6 +10,10 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use bench_support::chart::{Bars, Drawn, svg};
+use bench_support::report::{csv_field, machine, utc_now, write_files};
+use bench_support::stats::{median, percentile};
+
 use crate::bootstraps::{Bootstrap, FLOOR, OFFICIAL, OURS};
 use crate::{Case, PageCache, Sample};
 
@@ -56,17 +60,6 @@ struct Summary {
     cpu_per_warm_p50: f64,
     peak_rss_p50_kib: f64,
     failures: u32,
-}
-
-/// Nearest-rank percentile of sorted values.
-pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
-    sorted.get(rank - 1).copied()
-}
-
-pub fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    percentile(&values, 0.5).unwrap_or(f64::NAN)
 }
 
 fn micros(ns: u64) -> f64 {
@@ -130,14 +123,9 @@ impl Run<'_> {
 
 /// Writes `coldstart.md`, `coldstart.csv` and `coldstart.svg` into `dir`.
 pub fn write_all(run: &Run, dir: &Path) -> io::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)?;
-    let md = dir.join("coldstart.md");
-    let csv = dir.join("coldstart.csv");
-    let svg = dir.join("coldstart.svg");
-    std::fs::write(&md, markdown(run))?;
-    std::fs::write(&csv, csv_rows(run))?;
-    chart(run, &svg).map_err(|e| io::Error::other(format!("drawing {}: {e}", svg.display())))?;
-    Ok(vec![md, csv, svg])
+    write_files(dir, "coldstart", &markdown(run), &csv_rows(run), |svg| {
+        chart(run, svg)
+    })
 }
 
 fn markdown(run: &Run) -> String {
@@ -521,27 +509,11 @@ fn csv_rows(run: &Run) -> String {
     out
 }
 
-/// A CSV field, quoted if it holds a comma, a quote or a line break.
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
-}
-
 /// A panel per figure (init in the page cache, and out of it with `--cold-file`; warm p50 and CPU
 /// per warm invocation on log scales; peak RSS), one group of bars per case.
-fn chart(run: &Run, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+fn chart(run: &Run, path: &Path) -> Drawn {
     use plotters::coord::combinators::IntoLogRange;
-    use plotters::prelude::*;
-    use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-    const COLORS: [RGBColor; 3] = [
-        RGBColor(0x1f, 0x77, 0xb4),
-        RGBColor(0xff, 0x7f, 0x0e),
-        RGBColor(0x7f, 0x7f, 0x7f),
-    ];
     type Metric = (&'static str, fn(&Summary) -> f64, bool);
     let mut metrics: Vec<Metric> = vec![("init p50, in page cache (µs)", |s| s.init_p50, false)];
     if run.cold_file {
@@ -571,159 +543,44 @@ fn chart(run: &Run, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
             other => other.to_owned(),
         })
         .collect();
-    let bar_width = 0.8 / run.bootstraps.len() as f64;
 
     let width = 500 * metrics.len() as u32;
-    let full = SVGBackend::new(path, (width, 520)).into_drawing_area();
-    full.fill(&WHITE)?;
-    let root = full.titled(
-        &format!(
-            "Cold start and warm invoke: {} starts × {} warm invocations{}",
-            run.starts,
-            run.warm,
-            run.pin
-                .map_or(String::new(), |cpu| format!(", pinned to CPU {cpu}"))
-        ),
-        ("sans-serif", 22),
-    )?;
+    let title = format!(
+        "Cold start and warm invoke: {} starts × {} warm invocations{}",
+        run.starts,
+        run.warm,
+        run.pin
+            .map_or(String::new(), |cpu| format!(", pinned to CPU {cpu}"))
+    );
+    let root = svg(path, (width, 520), &title)?;
     for (panel, (title, value, log)) in root.split_evenly((1, metrics.len())).iter().zip(metrics) {
+        let bars = Bars {
+            title,
+            labels: &labels,
+            label_size: 14,
+            series: run
+                .bootstraps
+                .iter()
+                .zip(&summaries)
+                .map(|(bootstrap, of_cases)| (bootstrap.name, of_cases.iter().map(value).collect()))
+                .collect(),
+            legend: true,
+            y_format: None,
+        };
         // NaN (no warm invocations with --warm 0) is left out; an empty panel gets a 1..10 axis.
-        let values: Vec<f64> = summaries
-            .iter()
-            .flatten()
-            .map(value)
-            .filter(|v| v.is_finite() && *v > 0.0)
-            .collect();
-        let top = values.iter().copied().fold(1.0, f64::max);
-        let bottom = values.iter().copied().fold(top, f64::min);
+        let top = bars.values().fold(1.0, f64::max);
+        let bottom = bars.values().fold(top, f64::min);
         // Headroom above the tallest bar for the legend.
         let max = top * if log { 3.0 } else { 1.35 };
         let min = bottom / 2.0;
-        let x = 0.0..run.cases.len() as f64;
-        let mut builder = ChartBuilder::on(panel);
-        builder
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(30)
-            .y_label_area_size(60);
-        // The cases are named under their groups by hand: an f64 axis puts its ticks anywhere.
-        let no_label = |_: &f64| String::new();
-        let label_style = ("sans-serif", 14)
-            .into_font()
-            .into_text_style(&full)
-            .pos(Pos::new(HPos::Center, VPos::Top));
-        let bar = |b: usize, c: usize, bottom: f64, top: f64| {
-            let top = if top.is_finite() { top } else { bottom };
-            let left = c as f64 + 0.1 + b as f64 * bar_width;
-            Rectangle::new(
-                [(left, bottom), (left + bar_width * 0.9, top)],
-                COLORS[b % 3].filled(),
-            )
-        };
-        // Two arms because a log axis and a linear one are different types.
         if log {
-            let mut chart = builder.build_cartesian_2d(x, (min..max).log_scale())?;
-            chart
-                .configure_mesh()
-                .disable_x_mesh()
-                .x_label_formatter(&no_label)
-                .draw()?;
-            for (c, text) in labels.iter().enumerate() {
-                let at = chart.backend_coord(&(c as f64 + 0.5, min));
-                full.draw(&Text::new(
-                    text.as_str(),
-                    (at.0, at.1 + 6),
-                    label_style.clone(),
-                ))?;
-            }
-            for (b, bootstrap) in run.bootstraps.iter().enumerate() {
-                let bars = (0..run.cases.len()).map(|c| bar(b, c, min, value(&summaries[b][c])));
-                chart
-                    .draw_series(bars)?
-                    .label(bootstrap.name)
-                    .legend(move |(x, y)| {
-                        Rectangle::new([(x, y - 5), (x + 10, y + 5)], COLORS[b % 3].filled())
-                    });
-            }
-            chart
-                .configure_series_labels()
-                .border_style(BLACK)
-                .background_style(WHITE)
-                .position(SeriesLabelPosition::UpperLeft)
-                .draw()?;
+            bars.draw(panel, (min..max).log_scale(), min)?;
         } else {
-            let mut chart = builder.build_cartesian_2d(x, 0.0..max)?;
-            chart
-                .configure_mesh()
-                .disable_x_mesh()
-                .x_label_formatter(&no_label)
-                .draw()?;
-            for (c, text) in labels.iter().enumerate() {
-                let at = chart.backend_coord(&(c as f64 + 0.5, 0.0));
-                full.draw(&Text::new(
-                    text.as_str(),
-                    (at.0, at.1 + 6),
-                    label_style.clone(),
-                ))?;
-            }
-            for (b, bootstrap) in run.bootstraps.iter().enumerate() {
-                let bars = (0..run.cases.len()).map(|c| bar(b, c, 0.0, value(&summaries[b][c])));
-                chart
-                    .draw_series(bars)?
-                    .label(bootstrap.name)
-                    .legend(move |(x, y)| {
-                        Rectangle::new([(x, y - 5), (x + 10, y + 5)], COLORS[b % 3].filled())
-                    });
-            }
-            chart
-                .configure_series_labels()
-                .border_style(BLACK)
-                .background_style(WHITE)
-                .position(SeriesLabelPosition::UpperLeft)
-                .draw()?;
+            bars.draw(panel, 0.0..max, 0.0)?;
         }
     }
     root.present()?;
     Ok(())
-}
-
-/// `/proc/cpuinfo`'s model name and the CPU count, for the table's heading.
-pub fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find_map(|l| l.strip_prefix("model name"))
-                .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    // The machine's CPUs online, not `available_parallelism`: pinned, that is 1.
-    // SAFETY: sysconf only reads a system value.
-    let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    format!("{cpus} × {cpu}, Linux {}", kernel.trim())
-}
-
-/// The current time as `2026-11-22 23:04`.
-pub fn utc_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    // Days → civil date (H. Hinnant's algorithm).
-    let z = (secs / 86_400) as i64 + 719_468;
-    let (era, doe) = (z.div_euclid(146_097), z.rem_euclid(146_097));
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let rem = secs % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
-        rem / 3600,
-        rem / 60 % 60
-    )
 }
 
 #[cfg(test)]

@@ -1,15 +1,19 @@
 //! `coldstart web`: the `web` function (lambda-blocking-rt's web adapter) against the same
-//! behaviour on the official `lambda_http` (`benches/official-web`), on an API Gateway REST
+//! behaviour on the official `lambda_http` (`benches/official`'s `web`), on an API Gateway REST
 //! event and an HTTP API event (`tests/fixtures/web/`): binary size, init, first invocation,
 //! warm round trip p50, CPU per warm invocation and peak RSS, medians over the starts, written
 //! to `benches/results/web/` (`web.md`, `web.csv`).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
-use crate::bootstraps::{self, Binary};
-use crate::server::{Expected, Server};
+use bench_support::build::{self, Linker, workspace_root};
+use bench_support::runtime_api::Server;
+use bench_support::stats::median_of_middle as median;
+
+use crate::bootstraps::Binary;
+use crate::server::Expected;
 use crate::{Case, Options, PageCache, Sample, cold_start};
 
 const USAGE: &str = "\
@@ -22,7 +26,7 @@ usage: cargo run --release -p coldstart -- web [options]
   --pin CPU         run the harness and both bootstraps on this one CPU
   --no-build        use the binaries at their default paths without building them:
                       target/lambda/x86_64/web/bootstrap (scripts/build.sh --function web)
-                      benches/official-web/target/x86_64-unknown-linux-musl/release/bootstrap";
+                      benches/official/target/x86_64-unknown-linux-musl/release/web";
 
 const RUNTIMES: [&str; 2] = ["lambda-blocking-rt", "lambda_http"];
 
@@ -41,22 +45,8 @@ pub fn main(args: impl Iterator<Item = String>) -> ExitCode {
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<(Options, bool), String> {
-    let root = bootstraps::workspace_root();
-    let mut options = Options {
-        starts: 20,
-        warm: 2000,
-        out: root.join("benches/results/web"),
-        sources: bootstraps::Sources {
-            ours: None,
-            official: None,
-            floor: None,
-            no_build: false,
-        },
-        pin: None,
-        cold_file: false,
-        verbose: false,
-        quick: false,
-    };
+    let root = workspace_root();
+    let mut options = Options::new(20, 2000, root.join("benches/results/web"));
     let mut no_build = false;
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
@@ -111,29 +101,11 @@ fn cases(root: &Path) -> Result<Vec<(&'static str, Case)>, String> {
 }
 
 fn binaries(root: &Path, no_build: bool) -> Result<[Binary; 2], String> {
-    let ours = root.join("target/lambda/x86_64/web/bootstrap");
-    let official_dir = root.join("benches/official-web");
-    let official = official_dir.join("target/x86_64-unknown-linux-musl/release/bootstrap");
+    let ours = build::shipped(root, "web");
+    let official = build::official(root, "web", Linker::Default);
     if !no_build {
-        let status = Command::new(root.join("scripts/build.sh"))
-            .current_dir(root)
-            .args(["--arch", "x86_64", "--function", "web"])
-            .status()
-            .map_err(|e| format!("scripts/build.sh: {e}"))?;
-        if !status.success() {
-            return Err("scripts/build.sh --function web failed".into());
-        }
-        let status = Command::new("cargo")
-            .current_dir(root)
-            .args(["build", "--release", "--locked", "--target"])
-            .arg("x86_64-unknown-linux-musl")
-            .arg("--manifest-path")
-            .arg(official_dir.join("Cargo.toml"))
-            .status()
-            .map_err(|e| format!("cargo: {e}"))?;
-        if !status.success() {
-            return Err("building benches/official-web failed".into());
-        }
+        build::build_shipped(root, &["web"])?;
+        build::build_official(root, "web", &["web"], Linker::Default)?;
     }
     let sized = |path: PathBuf| -> Result<Binary, String> {
         let bytes = std::fs::metadata(&path)
@@ -147,15 +119,6 @@ fn binaries(root: &Path, no_build: bool) -> Result<[Binary; 2], String> {
         })
     };
     Ok([sized(ours)?, sized(official)?])
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    match values.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => values[n / 2],
-        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
-    }
 }
 
 /// One row of the report: the medians over one runtime's starts on one event.
@@ -193,7 +156,7 @@ fn summarize(samples: &[Sample]) -> Row {
 }
 
 fn run(options: &Options, no_build: bool) -> Result<u32, String> {
-    let root = bootstraps::workspace_root();
+    let root = workspace_root();
     let cases = cases(&root)?;
     let binaries = binaries(&root, no_build)?;
     if let Some(cpu) = options.pin {
@@ -227,7 +190,7 @@ fn run(options: &Options, no_build: bool) -> Result<u32, String> {
         "# web: lambda-blocking-rt's web adapter against lambda_http\n\n\
          {} starts per runtime and event, {} warm invocations each, medians{}; ratios are \
          lambda-blocking-rt ÷ lambda_http. Binaries: x86_64, static musl, the same release \
-         profile (`benches/official-web`; ours as `scripts/build.sh` ships `web`).\n\n\
+         profile (`benches/official`'s `web`; ours as `scripts/build.sh` ships `web`).\n\n\
          | binary | lambda-blocking-rt | lambda_http | ratio (target ≤ 0.6) |\n| --- | --: | --: | --: |\n\
          | x86_64 bytes | {} | {} | {:.2} |\n",
         options.starts,

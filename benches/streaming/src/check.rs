@@ -1,6 +1,8 @@
 //! What a response must be to count: the payload's bytes exactly, with or without a function
 //! URL prelude in front, and no error reported.
 
+use bench_support::runtime_api::find;
+
 /// The content type of a body that starts with a function URL prelude.
 pub const HTTP_INTEGRATION: &str = "application/vnd.awslambda.http-integration-response";
 /// The name of the error-type trailer, looked for in trailers and, as text, in bodies.
@@ -143,10 +145,6 @@ pub fn base64_decode(text: &str) -> Option<String> {
         }
     }
     String::from_utf8(bytes).ok()
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 #[cfg(test)]

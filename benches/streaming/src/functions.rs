@@ -1,18 +1,12 @@
 //! The six functions measured: a 1 MiB response, streamed, buffered and streamed behind a
 //! function URL prelude, on each runtime; built (static musl, the release profile) or found.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
+
+use bench_support::build::{self, Linker, workspace_root};
+pub use bench_support::{OFFICIAL, OURS};
 
 use crate::check::{Expected, Prelude};
-
-const MUSL: &str = "x86_64-unknown-linux-musl";
-/// Links musl binaries with the `rust-lld` that ships with Rust (self-contained musl), as
-/// `scripts/build.sh` does; a linker set in the environment wins.
-const LINKER_VAR: &str = "CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER";
-
-pub const OURS: &str = "lambda-blocking-rt";
-pub const OFFICIAL: &str = "lambda_runtime";
 
 /// How the function answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,18 +82,13 @@ impl Function {
     }
 }
 
-/// The workspace root: two levels above this crate.
-pub fn workspace_root() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    root.canonicalize().unwrap_or(root)
-}
-
 /// The six functions, in the order each round runs them, built first unless `no_build`.
 pub fn prepare(no_build: bool) -> Result<Vec<Function>, String> {
     let root = workspace_root();
-    let official_dir = root.join("benches/official-streaming");
+    // Every function is linked with the `rust-lld` that ships with Rust (self-contained musl), as
+    // `scripts/build.sh` does; a linker set in the environment wins.
     if !no_build {
-        cargo(
+        let mut ours = build::cargo_command(
             &root,
             &[
                 "-p",
@@ -111,21 +100,18 @@ pub fn prepare(no_build: bool) -> Result<Vec<Function>, String> {
                 "--bin",
                 "ours-http-stream",
             ],
-        )?;
-        let manifest = official_dir.join("Cargo.toml");
-        cargo(
+        );
+        build::link_with_rust_lld(&mut ours);
+        build::run_cargo(&mut ours)?;
+        build::build_official(
             &root,
-            &["--locked", "--manifest-path", &manifest.to_string_lossy()],
+            "streaming",
+            &["stream", "buffered", "http-stream"],
+            Linker::RustLld,
         )?;
     }
-    let ours = |bin: &str| root.join("target").join(MUSL).join("release").join(bin);
-    let official = |bin: &str| {
-        official_dir
-            .join("target")
-            .join(MUSL)
-            .join("release")
-            .join(bin)
-    };
+    let ours = |bin: &str| build::release_binary(&root.join("target"), bin);
+    let official = |bin: &str| build::official(&root, bin, Linker::RustLld);
     let functions = vec![
         Function {
             runtime: OURS,
@@ -174,29 +160,4 @@ pub fn prepare(no_build: bool) -> Result<Vec<Function>, String> {
         }
     }
     Ok(functions)
-}
-
-/// `cargo build --release --target x86_64-unknown-linux-musl <args>`, run in `dir`.
-fn cargo(dir: &Path, args: &[&str]) -> Result<(), String> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(dir)
-        .args(["build", "--release", "--target", MUSL])
-        .args(args);
-    if std::env::var_os(LINKER_VAR).is_none() {
-        command.env(LINKER_VAR, "rust-lld");
-    }
-    eprintln!("building: {command:?}");
-    let status = command
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{command:?} failed ({status}); is the target installed? \
-             `rustup target add {MUSL}`"
-        ))
-    }
 }

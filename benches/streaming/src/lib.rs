@@ -1,13 +1,10 @@
-//! What the measured functions send, shared by `lambda-blocking-rt`'s functions in `src/bin/`
-//! and the harness that checks it.
-//!
-//! `benches/official-streaming/src/lib.rs` has a copy of [`payload`] (it is its own workspace);
-//! the harness checks every byte of every response, so a drift between the copies shows up as
-//! failures.
+//! What the measured functions send, shared by `lambda-blocking-rt`'s functions in `src/bin/`,
+//! the harness that checks it, and the official-runtime references: this file is also the
+//! library of `benches/official` (its `[lib] path`), so it must stay std-only.
 
 /// The response's size: 1 MiB.
 pub const PAYLOAD_BYTES: usize = 1024 * 1024;
-/// Each piece is one write, one HTTP chunk on the wire.
+/// Each piece is one write (`send_data` in the references), one HTTP chunk on the wire.
 pub const PIECE_BYTES: usize = 64 * 1024;
 
 /// A JSON string of exactly 1 MiB (so the official buffered function can return it as JSON
@@ -26,7 +23,8 @@ pub fn payload() -> Vec<u8> {
         .collect()
 }
 
-/// The payload, made once and kept for the life of the process.
+/// The payload, made once and kept for the life of the process, so each piece can be sent
+/// without a copy (`Bytes::from_static` in the references).
 pub fn static_payload() -> &'static [u8] {
     Box::leak(payload().into_boxed_slice())
 }

@@ -11,9 +11,12 @@ mod report;
 mod server;
 
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Child, ExitCode};
 use std::time::{Duration, Instant};
 
+use bench_support::build::workspace_root;
+use bench_support::cli::{self, Args};
+use bench_support::lambda_env;
 use check::Expected;
 use functions::{Function, OFFICIAL, OURS, Response};
 use server::{Api, Record};
@@ -32,7 +35,9 @@ Without --no-build the harness builds the functions itself:
   cargo build --release --target x86_64-unknown-linux-musl -p streaming \\
       --bin ours-stream --bin ours-buffered --bin ours-http-stream
   cargo build --release --target x86_64-unknown-linux-musl --locked \\
-      --manifest-path benches/official-streaming/Cargo.toml
+      --manifest-path benches/official/Cargo.toml --no-default-features \\
+      --features streaming --bin stream --bin buffered --bin http-stream \\
+      --target-dir benches/official/target/rust-lld
 (with CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld unless it is set)";
 
 /// How long one invocation may take before the run is abandoned.
@@ -49,7 +54,7 @@ pub struct Options {
 }
 
 fn parse_options() -> Result<Options, String> {
-    let root = functions::workspace_root();
+    let root = workspace_root();
     let mut options = Options {
         rounds: 1000,
         quick: false,
@@ -58,16 +63,10 @@ fn parse_options() -> Result<Options, String> {
         verbose: false,
     };
     let mut out_given = false;
-    let mut args = std::env::args().skip(1);
+    let mut args = Args::new(std::env::args().skip(1), USAGE);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--rounds" => {
-                let text = args.next().ok_or("--rounds needs a value")?;
-                options.rounds = text
-                    .parse::<u32>()
-                    .map_err(|_| format!("not a count: {text}"))?
-                    .max(1);
-            }
+            "--rounds" => options.rounds = args.count(&arg)?.max(1),
             "--quick" => {
                 options.rounds = 30;
                 options.quick = true;
@@ -76,13 +75,12 @@ fn parse_options() -> Result<Options, String> {
                 }
             }
             "--out" => {
-                options.out = PathBuf::from(args.next().ok_or("--out needs a value")?);
+                options.out = PathBuf::from(args.value(&arg)?);
                 out_given = true;
             }
             "--no-build" => options.no_build = true,
             "--verbose" => options.verbose = true,
-            "-h" | "--help" => return Err(USAGE.to_owned()),
-            other => return Err(format!("unknown option {other}\n\n{USAGE}")),
+            other => return Err(args.not_an_option(other)),
         }
     }
     Ok(options)
@@ -135,24 +133,7 @@ pub struct Run {
 }
 
 fn main() -> ExitCode {
-    let options = match parse_options() {
-        Ok(options) => options,
-        Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&options) {
-        Ok(0) => ExitCode::SUCCESS,
-        Ok(failures) => {
-            eprintln!("{failures} invocations failed; see the `problem` column of the CSV");
-            ExitCode::FAILURE
-        }
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::exit(parse_options(), run, "see the `problem` column of the CSV")
 }
 
 /// Runs the benchmark and writes the reports; returns how many invocations failed.
@@ -196,10 +177,7 @@ fn run(options: &Options) -> Result<usize, String> {
         quick: options.quick,
     };
     let written = report::write_all(&run, &options.out).map_err(|e| e.to_string())?;
-    println!("{}", report::markdown(&run));
-    for path in written {
-        println!("wrote {}", path.display());
-    }
+    bench_support::report::print(&report::markdown(&run), &written);
     let failed: Vec<&Sample> = run.samples.iter().filter(|s| s.problem.is_some()).collect();
     if let Some(first) = failed.first() {
         eprintln!(
@@ -323,30 +301,7 @@ fn wait_started(function: &Function, api: &Api, child: &mut Child) -> Result<(),
 
 /// Starts `function`'s process on `api`, with the environment Lambda sets.
 fn start(function: &Function, api: &Api, handler: &str, verbose: bool) -> Result<Child, String> {
-    let output = || {
-        if verbose {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        }
-    };
-    Command::new(&function.path)
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", api.addr().to_string())
-        .env("_HANDLER", handler)
-        // What Lambda sets; the official runtime refuses to start without the first five.
-        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/22/[$LATEST]bench")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
-        .env("LAMBDA_TASK_ROOT", "/var/task")
-        .stdin(Stdio::null())
-        .stdout(output())
-        .stderr(output())
+    lambda_env::command(&function.path, api.addr(), handler, verbose)
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", function.path.display()))
 }

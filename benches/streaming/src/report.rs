@@ -6,6 +6,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use bench_support::chart::{Bars, Drawn, svg};
+use bench_support::report::{machine, utc_now, write_files};
+use bench_support::stats;
+
 use crate::check::{ERROR_BODY_TRAILER, ERROR_TYPE_TRAILER, HTTP_INTEGRATION, base64_decode};
 use crate::functions::{OFFICIAL, OURS, Response};
 use crate::server::Record;
@@ -21,13 +25,9 @@ struct Summary {
     failures: usize,
 }
 
-/// Nearest-rank percentile of sorted values.
+/// Nearest-rank percentile of sorted values; NaN when there are none.
 fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
+    stats::percentile(sorted, p).unwrap_or(f64::NAN)
 }
 
 fn micros(d: Duration) -> f64 {
@@ -74,14 +74,9 @@ impl Run {
 
 /// Writes `streaming.md`, `streaming.csv` and `streaming.svg` into `dir`.
 pub fn write_all(run: &Run, dir: &Path) -> io::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)?;
-    let md = dir.join("streaming.md");
-    std::fs::write(&md, markdown(run))?;
-    let csv_path = dir.join("streaming.csv");
-    std::fs::write(&csv_path, csv(run))?;
-    let svg = dir.join("streaming.svg");
-    chart(run, &svg).map_err(|e| io::Error::other(format!("chart: {e}")))?;
-    Ok(vec![md, csv_path, svg])
+    write_files(dir, "streaming", &markdown(run), &csv(run), |svg| {
+        chart(run, svg)
+    })
 }
 
 fn ratio(a: f64, b: f64) -> String {
@@ -344,11 +339,9 @@ fn csv(run: &Run) -> String {
 
 /// Two panels, TTFB and total time: per response kind a bar per runtime at p50,
 /// with a line up to p90.
-fn chart(run: &Run, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+fn chart(run: &Run, path: &Path) -> Drawn {
     use plotters::prelude::*;
-    use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-    const COLORS: [RGBColor; 2] = [RGBColor(0x1f, 0x77, 0xb4), RGBColor(0xff, 0x7f, 0x0e)];
     let groups = Response::ALL;
     let summaries: Vec<Vec<Option<Summary>>> = RUNTIMES
         .iter()
@@ -359,134 +352,62 @@ fn chart(run: &Run, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
                 .collect()
         })
         .collect();
-    let bar_width = 0.8 / RUNTIMES.len() as f64;
+    let labels: Vec<String> = groups.iter().map(|g| g.label().to_owned()).collect();
 
-    let full = SVGBackend::new(path, (1200, 520)).into_drawing_area();
-    full.fill(&WHITE)?;
-    let root = full.titled(
-        &format!(
-            "1 MiB response in 16 × 64 KiB, {} warm invocations per function{}: bars p50, lines to p90",
-            run.rounds,
-            if run.quick { " (quick run)" } else { "" }
-        ),
-        ("sans-serif", 22),
-    )?;
+    let title = format!(
+        "1 MiB response in 16 × 64 KiB, {} warm invocations per function{}: bars p50, lines to p90",
+        run.rounds,
+        if run.quick { " (quick run)" } else { "" }
+    );
+    let root = svg(path, (1200, 520), &title)?;
     type Metric = (&'static str, fn(&Summary) -> (f64, f64));
     let metrics: [Metric; 2] = [
         ("time to first byte, µs", |s| (s.ttfb_p50, s.ttfb_p90)),
         ("total time, µs", |s| (s.total_p50, s.total_p90)),
     ];
     for (panel, (title, value)) in root.split_evenly((1, 2)).iter().zip(metrics) {
-        let values: Vec<f64> = summaries
+        // Per runtime, per response kind: (p50, p90), NaN where the function did not run.
+        let figures: Vec<Vec<(f64, f64)>> = summaries
+            .iter()
+            .map(|of_groups| {
+                of_groups
+                    .iter()
+                    .map(|s| s.as_ref().map_or((f64::NAN, f64::NAN), value))
+                    .collect()
+            })
+            .collect();
+        let bars = Bars {
+            title,
+            labels: &labels,
+            label_size: 14,
+            series: RUNTIMES
+                .iter()
+                .zip(&figures)
+                .map(|(runtime, of_groups)| (*runtime, of_groups.iter().map(|f| f.0).collect()))
+                .collect(),
+            legend: true,
+            y_format: Some(|v| format!("{v:.0}")),
+        };
+        // Headroom above the tallest line for the legend.
+        let top = figures
             .iter()
             .flatten()
-            .flatten()
-            .flat_map(|s| {
-                let (a, b) = value(s);
-                [a, b]
-            })
+            .flat_map(|&(p50, p90)| [p50, p90])
             .filter(|v| v.is_finite() && *v > 0.0)
-            .collect();
-        // Headroom above the tallest line for the legend.
-        let (min, max) = (0.0, values.iter().copied().fold(1.0, f64::max) * 1.3);
-        let mut chart = ChartBuilder::on(panel)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(30)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0.0..groups.len() as f64, min..max)?;
-        let no_label = |_: &f64| String::new();
-        let whole = |v: &f64| format!("{v:.0}");
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_label_formatter(&no_label)
-            .y_label_formatter(&whole)
-            .draw()?;
-        let label_style = ("sans-serif", 14)
-            .into_font()
-            .into_text_style(&full)
-            .pos(Pos::new(HPos::Center, VPos::Top));
-        for (g, response) in groups.iter().enumerate() {
-            let at = chart.backend_coord(&(g as f64 + 0.5, min));
-            full.draw(&Text::new(
-                response.label(),
-                (at.0, at.1 + 6),
-                label_style.clone(),
-            ))?;
-        }
-        for (r, runtime) in RUNTIMES.iter().enumerate() {
-            let bars: Vec<(f64, f64, f64)> = summaries[r]
-                .iter()
-                .enumerate()
-                .filter_map(|(g, s)| {
-                    let (p50, p90) = value(s.as_ref()?);
-                    let left = g as f64 + 0.1 + r as f64 * bar_width;
-                    p50.is_finite().then_some((left, p50, p90))
-                })
-                .collect();
-            chart
-                .draw_series(bars.iter().map(|&(left, p50, _)| {
-                    Rectangle::new(
-                        [(left, min), (left + bar_width * 0.9, p50)],
-                        COLORS[r].filled(),
-                    )
-                }))?
-                .label(*runtime)
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], COLORS[r].filled())
-                });
-            for &(left, p50, p90) in &bars {
-                let middle = left + bar_width * 0.45;
-                chart.draw_series(LineSeries::new([(middle, p50), (middle, p90)], BLACK))?;
+            .fold(1.0, f64::max);
+        let mut chart = bars.draw(panel, 0.0..top * 1.3, 0.0)?;
+        for (r, of_groups) in figures.iter().enumerate() {
+            for (g, &(p50, p90)) in of_groups.iter().enumerate() {
+                if p50.is_finite() {
+                    let (left, width) = bars.bar(g, r);
+                    let middle = left + width / 2.0;
+                    chart.draw_series(LineSeries::new([(middle, p50), (middle, p90)], BLACK))?;
+                }
             }
         }
-        chart
-            .configure_series_labels()
-            .border_style(BLACK)
-            .background_style(WHITE)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()?;
     }
     root.present()?;
     Ok(())
-}
-
-/// `/proc/cpuinfo`'s model name and the CPU count.
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find_map(|l| l.strip_prefix("model name"))
-                .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    format!("{cpus} × {cpu}, Linux {}", kernel.trim())
-}
-
-/// The current time as `2026-11-22 23:04`.
-fn utc_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    // Days → civil date (H. Hinnant's algorithm).
-    let z = (secs / 86_400) as i64 + 719_468;
-    let (era, doe) = (z.div_euclid(146_097), z.rem_euclid(146_097));
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let rem = secs % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
-        rem / 3600,
-        rem / 60 % 60
-    )
 }
 
 #[cfg(test)]
@@ -513,7 +434,7 @@ mod tests {
     }
 
     #[test]
-    fn percentiles_are_nearest_rank() {
+    fn percentiles_are_nearest_rank_and_nan_when_empty() {
         let v: Vec<f64> = (1..=10).map(f64::from).collect();
         assert_eq!(percentile(&v, 0.5), 5.0);
         assert_eq!(percentile(&v, 0.9), 9.0);

@@ -14,22 +14,16 @@
 //! chunk framing goes through a small read buffer.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use bench_support::lock;
+use bench_support::runtime_api::{
+    ACCEPTED, Endpoint, Listener, NOT_FOUND, endpoint, find, next_answer, request_id,
+};
 
 use crate::check::{Body, Expected};
-
-const API_PREFIX: &str = "/2018-06-01";
-const PATH_NEXT: &str = "/runtime/invocation/next";
-const PATH_INVOCATION: &str = "/runtime/invocation/";
-
-const ACCEPTED: &[u8] = b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\n\
-    Content-Length: 16\r\n\r\n{\"status\":\"OK\"}\n";
-const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
-
-/// Request ids are UUID-shaped; the invocation's index goes into the last 12 digits.
-const REQUEST_ID_TEMPLATE: &[u8; 36] = b"8476a536-e9f4-11e8-9739-000000000000";
 
 /// The headers of a posted response that say how it was sent.
 #[derive(Clone, Debug, Default)]
@@ -72,7 +66,7 @@ pub struct Record {
 
 /// The Runtime API of one function.
 pub struct Api {
-    addr: SocketAddr,
+    listener: Listener,
     shared: Arc<Shared>,
 }
 
@@ -103,8 +97,6 @@ struct State {
 impl Api {
     /// Listens on an ephemeral port of 127.0.0.1; every invocation gets `event`.
     pub fn start(event: &[u8], expected: Expected) -> io::Result<Api> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let addr = listener.local_addr()?;
         let (next_answer, id_at) = next_answer(event);
         let shared = Arc::new(Shared {
             next_answer,
@@ -114,22 +106,13 @@ impl Api {
             changed: Condvar::new(),
         });
         let serving = Arc::clone(&shared);
-        std::thread::Builder::new()
-            .name("runtime-api".into())
-            .spawn(move || {
-                for stream in listener.incoming().flatten() {
-                    let shared = Arc::clone(&serving);
-                    let _ = std::thread::Builder::new()
-                        .name("runtime-api-conn".into())
-                        .spawn(move || serve(stream, &shared));
-                }
-            })?;
-        Ok(Api { addr, shared })
+        let listener = Listener::start(move |stream| serve(stream, &serving))?;
+        Ok(Api { listener, shared })
     }
 
     /// `host:port`, as `AWS_LAMBDA_RUNTIME_API` carries it.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.listener.addr()
     }
 
     /// Waits up to `timeout` for the function to ask for an event; returns whether it has.
@@ -176,45 +159,6 @@ impl Api {
         lock(&self.shared.state).shutdown = true;
         self.shared.changed.notify_all();
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The `/next` answer for `event`, and where its request id is.
-fn next_answer(event: &[u8]) -> (Vec<u8>, usize) {
-    let deadline_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis()
-        + 24 * 3600 * 1000;
-    let mut answer = Vec::with_capacity(event.len() + 512);
-    answer.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n");
-    answer.extend_from_slice(b"Lambda-Runtime-Aws-Request-Id: ");
-    let id_at = answer.len();
-    answer.extend_from_slice(REQUEST_ID_TEMPLATE);
-    let _ = write!(
-        answer,
-        "\r\nLambda-Runtime-Deadline-Ms: {deadline_ms}\r\n\
-         Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:bench\r\n\
-         Lambda-Runtime-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1\r\n\
-         Content-Length: {}\r\n\r\n",
-        event.len()
-    );
-    answer.extend_from_slice(event);
-    (answer, id_at)
-}
-
-/// The request id of invocation `index`.
-pub fn request_id(index: u32) -> [u8; 36] {
-    let mut id = *REQUEST_ID_TEMPLATE;
-    let mut n = index;
-    for digit in id[24..].iter_mut().rev() {
-        *digit = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-    id
 }
 
 /// One connection: requests one after another (HTTP/1.1 keep-alive).
@@ -327,31 +271,16 @@ enum Route {
 }
 
 fn route(head: &Head) -> Route {
-    let Some(rest) = head.path.strip_prefix(API_PREFIX) else {
-        return Route::Unknown;
+    let post = |id: std::ops::Range<usize>, endpoint| Route::Post {
+        id: head.path[id].to_owned(),
+        endpoint,
     };
-    match head.method.as_str() {
-        "GET" if rest == PATH_NEXT => Route::Next,
-        "POST" if rest == "/runtime/init/error" => Route::InitError,
-        "POST" => {
-            let Some(tail) = rest.strip_prefix(PATH_INVOCATION) else {
-                return Route::Unknown;
-            };
-            if let Some(id) = tail.strip_suffix("/response") {
-                Route::Post {
-                    id: id.to_owned(),
-                    endpoint: "/response",
-                }
-            } else if let Some(id) = tail.strip_suffix("/error") {
-                Route::Post {
-                    id: id.to_owned(),
-                    endpoint: "/error",
-                }
-            } else {
-                Route::Unknown
-            }
-        }
-        _ => Route::Unknown,
+    match endpoint(head.method.as_bytes(), head.path.as_bytes(), 0) {
+        Endpoint::Next => Route::Next,
+        Endpoint::Response(id) => post(id, "/response"),
+        Endpoint::Error(id) => post(id, "/error"),
+        Endpoint::InitError => Route::InitError,
+        Endpoint::Unknown => Route::Unknown,
     }
 }
 
@@ -598,20 +527,5 @@ impl Conn {
             }
         }
         Ok(())
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn request_ids_carry_the_invocation_index() {
-        assert_eq!(&request_id(0), b"8476a536-e9f4-11e8-9739-000000000000");
-        assert_eq!(&request_id(10_001), b"8476a536-e9f4-11e8-9739-000000010001");
     }
 }

@@ -34,6 +34,18 @@ impl Project {
         Project { dir }
     }
 
+    /// A project whose only file is a `Cargo.toml` with this text. For manifests cargo cannot
+    /// parse: kept as a file in the tree, one would break every git install of this repository
+    /// (cargo reads every manifest in a git checkout while it looks for the package).
+    pub fn with_manifest(name: &str, manifest: &str) -> Project {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("lambda-zip-{name}-"))
+            .tempdir()
+            .unwrap();
+        fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
+        Project { dir }
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }

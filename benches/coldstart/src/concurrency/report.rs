@@ -5,11 +5,12 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use bench_support::chart::{Bars, COLORS, Drawn, svg, text_at};
+use bench_support::report::{machine, utc_now, write_files};
+use bench_support::stats::{median, percentile};
 
 use super::{Case, RUNTIMES, SLEEP_MS, Sample};
 use crate::bootstraps::{OFFICIAL, OURS};
-use crate::report::{machine, median, percentile, utc_now};
 
 /// The goal: at least the official runtime's throughput at no more than half its RSS.
 const THROUGHPUT_GOAL: f64 = 1.0;
@@ -90,14 +91,9 @@ impl Run<'_> {
 
 /// Writes `concurrency.md`, `concurrency.csv` and `concurrency.svg` into `dir`.
 pub fn write_all(run: &Run, dir: &Path) -> io::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)?;
-    let md = dir.join("concurrency.md");
-    let csv = dir.join("concurrency.csv");
-    let svg = dir.join("concurrency.svg");
-    std::fs::write(&md, markdown(run))?;
-    std::fs::write(&csv, csv_rows(run))?;
-    chart(run, &svg).map_err(|e| io::Error::other(format!("drawing {}: {e}", svg.display())))?;
-    Ok(vec![md, csv, svg])
+    write_files(dir, "concurrency", &markdown(run), &csv_rows(run), |svg| {
+        chart(run, svg)
+    })
 }
 
 fn markdown(run: &Run) -> String {
@@ -306,32 +302,20 @@ fn csv_rows(run: &Run) -> String {
     out
 }
 
-type ChartResult = Result<(), Box<dyn std::error::Error>>;
-
-/// Per runtime, in the order of [`RUNTIMES`]: the colours of the cold-start chart.
-const COLORS: [plotters::style::RGBColor; 2] = [
-    plotters::style::RGBColor(0x1f, 0x77, 0xb4),
-    plotters::style::RGBColor(0xff, 0x7f, 0x0e),
-];
-
 /// Three panels (throughput on a log scale, CPU per invocation, peak RSS), a group of two bars
 /// per handler × N, the ratio ours ÷ official written above each group.
-fn chart(run: &Run, path: &Path) -> ChartResult {
+fn chart(run: &Run, path: &Path) -> Drawn {
     use plotters::coord::combinators::IntoLogRange;
     use plotters::prelude::*;
 
     let summaries: Vec<Vec<Summary>> = (0..RUNTIMES.len())
         .map(|r| (0..run.cases.len()).map(|c| run.summary(r, c)).collect())
         .collect();
-    let full = SVGBackend::new(path, (1500, 540)).into_drawing_area();
-    full.fill(&WHITE)?;
-    let root = full.titled(
-        &format!(
-            "Concurrent invocations (AWS_LAMBDA_MAX_CONCURRENCY = N): medians of {} rounds",
-            run.rounds
-        ),
-        ("sans-serif", 22),
-    )?;
+    let title = format!(
+        "Concurrent invocations (AWS_LAMBDA_MAX_CONCURRENCY = N): medians of {} rounds",
+        run.rounds
+    );
+    let root = svg(path, (1500, 540), &title)?;
     // One legend for the three panels, under the title.
     let (legend, body) = root.split_vertically(28);
     let middle = legend.dim_in_pixel().0 as i32 / 2;
@@ -341,6 +325,11 @@ fn chart(run: &Run, path: &Path) -> ChartResult {
         legend.draw(&Text::new(*name, (x + 20, 7), ("sans-serif", 16)))?;
     }
     let panels = body.split_evenly((1, 3));
+    let labels: Vec<String> = run
+        .cases
+        .iter()
+        .map(|case| format!("{} N={}", case.handler, case.workers))
+        .collect();
     type Metric = fn(&Summary) -> f64;
     let metrics: [(&str, Metric); 3] = [
         ("throughput (invocations/s, log scale)", |s| s.throughput),
@@ -348,128 +337,47 @@ fn chart(run: &Run, path: &Path) -> ChartResult {
         ("peak RSS (MiB)", |s| s.peak_rss_kib / 1024.0),
     ];
     for (i, (title, value)) in metrics.into_iter().enumerate() {
-        let panel = Panel {
-            run,
-            summaries: &summaries,
+        let bars = Bars {
             title,
-            value,
+            labels: &labels,
+            label_size: 13,
+            series: RUNTIMES
+                .iter()
+                .zip(&summaries)
+                .map(|(name, of_cases)| (*name, of_cases.iter().map(value).collect()))
+                .collect(),
+            legend: false,
+            y_format: None,
         };
-        let top = panel.values().fold(1e-3, f64::max);
+        let top = bars.values().fold(1e-3, f64::max);
+        let area = &panels[i];
+        // ours ÷ official above each group.
+        let ratios = |at: &dyn Fn(f64, f64) -> (i32, i32)| -> Drawn {
+            for c in 0..labels.len() {
+                let (ours, official) = (bars.series[0].1[c], bars.series[1].1[c]);
+                let ratio = ours / official;
+                if ratio.is_finite() {
+                    text_at(
+                        area,
+                        &format!("×{ratio:.2}"),
+                        at(c as f64 + 0.5, ours.max(official)),
+                        -18,
+                        12,
+                    )?;
+                }
+            }
+            Ok(())
+        };
         if i == 0 {
-            let bottom = panel.values().fold(top, f64::min);
-            panel.draw(
-                &panels[i],
-                (bottom / 2.0..top * 4.0).log_scale(),
-                bottom / 2.0,
-            )?;
+            let bottom = bars.values().fold(top, f64::min);
+            let floor = bottom / 2.0;
+            let chart = bars.draw(area, (floor..top * 4.0).log_scale(), floor)?;
+            ratios(&|x, y| chart.backend_coord(&(x, y)))?;
         } else {
-            panel.draw(&panels[i], 0.0..top * 1.15, 0.0)?;
+            let chart = bars.draw(area, 0.0..top * 1.15, 0.0)?;
+            ratios(&|x, y| chart.backend_coord(&(x, y)))?;
         }
     }
     root.present()?;
     Ok(())
-}
-
-/// One panel of the chart: one figure, every case, both runtimes.
-struct Panel<'a> {
-    run: &'a Run<'a>,
-    /// Per runtime, per case.
-    summaries: &'a [Vec<Summary>],
-    title: &'a str,
-    value: fn(&Summary) -> f64,
-}
-
-impl Panel<'_> {
-    fn values(&self) -> impl Iterator<Item = f64> + '_ {
-        self.summaries
-            .iter()
-            .flatten()
-            .map(self.value)
-            .filter(|v| v.is_finite() && *v > 0.0)
-    }
-
-    /// Draws on `area` with the y axis `y` (linear or log), bars rising from `floor`.
-    fn draw<Y>(
-        &self,
-        area: &plotters::drawing::DrawingArea<
-            plotters::prelude::SVGBackend,
-            plotters::coord::Shift,
-        >,
-        y: Y,
-        floor: f64,
-    ) -> ChartResult
-    where
-        Y: AsRangedCoord<Value = f64>,
-        Y::CoordDescType: ValueFormatter<f64>,
-    {
-        use plotters::prelude::*;
-        use plotters::style::text_anchor::{HPos, Pos, VPos};
-
-        let cases = self.run.cases;
-        let mut chart = ChartBuilder::on(area)
-            .caption(self.title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(30)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0.0..cases.len() as f64, y)?;
-        let no_label = |_: &f64| String::new();
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_label_formatter(&no_label)
-            .draw()?;
-        // The cases are named under their groups by hand: an f64 axis puts its ticks anywhere.
-        let centered = |size| {
-            ("sans-serif", size)
-                .into_font()
-                .into_text_style(area)
-                .pos(Pos::new(HPos::Center, VPos::Top))
-        };
-        for (c, case) in cases.iter().enumerate() {
-            let at = chart.backend_coord(&(c as f64 + 0.5, floor));
-            area.draw(&Text::new(
-                format!("{} N={}", case.handler, case.workers),
-                (
-                    at.0 - area.get_base_pixel().0,
-                    at.1 + 6 - area.get_base_pixel().1,
-                ),
-                centered(13),
-            ))?;
-        }
-        let bar_width = 0.8 / RUNTIMES.len() as f64;
-        for (r, (summaries, color)) in self.summaries.iter().zip(COLORS).enumerate() {
-            let bars = summaries.iter().enumerate().filter_map(|(c, summary)| {
-                let top = (self.value)(summary);
-                let left = c as f64 + 0.1 + r as f64 * bar_width;
-                top.is_finite().then(|| {
-                    Rectangle::new(
-                        [(left, floor), (left + bar_width * 0.9, top)],
-                        color.filled(),
-                    )
-                })
-            });
-            chart.draw_series(bars)?;
-        }
-        // ours ÷ official above each group.
-        for c in 0..cases.len() {
-            let (ours, official) = (
-                (self.value)(&self.summaries[0][c]),
-                (self.value)(&self.summaries[1][c]),
-            );
-            let ratio = ours / official;
-            if !ratio.is_finite() {
-                continue;
-            }
-            let at = chart.backend_coord(&(c as f64 + 0.5, ours.max(official)));
-            area.draw(&Text::new(
-                format!("×{ratio:.2}"),
-                (
-                    at.0 - area.get_base_pixel().0,
-                    at.1 - 18 - area.get_base_pixel().1,
-                ),
-                centered(12),
-            ))?;
-        }
-        Ok(())
-    }
 }
