@@ -100,11 +100,15 @@ impl RuntimeApi {
 
     /// `GET /runtime/invocation/next`: waits for the next event and reads its body into the
     /// front of `event` (see [`read_event`]; the answer says how long it is).
-    pub(crate) fn next_invocation(&mut self, event: &mut Vec<u8>) -> Result<Next, ApiError> {
+    pub(crate) fn next_invocation(
+        &mut self,
+        event: &mut Vec<u8>,
+        while_waiting: &mut dyn FnMut(),
+    ) -> Result<Next, ApiError> {
         const ENDPOINT: &str = "GET /runtime/invocation/next";
         let read = self
             .invocations
-            .next(event)
+            .next(event, while_waiting)
             .map_err(|e| transport(ENDPOINT, e))?;
         Ok(match read {
             direct::NextRead::Event {
@@ -548,7 +552,7 @@ mod tests {
             b"Lambda-Runtime-Invocation-Id: try-2\r\nContent-Length: 2\r\n\r\n{}",
         );
         let mut api = answering_api(answer);
-        match api.next_invocation(&mut Vec::new()) {
+        match api.next_invocation(&mut Vec::new(), &mut || {}) {
             Ok(Next::Unreadable {
                 request_id,
                 invocation_id,
@@ -569,7 +573,7 @@ mod tests {
         answer.extend_from_slice(format!("X-Big: {}\r\n", "b".repeat(70_000)).as_bytes());
         answer.extend_from_slice(b"Content-Length: 2\r\n\r\n{}");
         let mut api = answering_api(answer);
-        match api.next_invocation(&mut Vec::new()) {
+        match api.next_invocation(&mut Vec::new(), &mut || {}) {
             Ok(Next::Unreadable { request_id, .. }) => {
                 assert_eq!(request_id.as_deref(), Some("big-1"))
             }

@@ -43,7 +43,6 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handler;
-mod heap;
 mod logging;
 mod protocol;
 mod retry;

@@ -82,8 +82,6 @@ where
     // SAFETY: before the user's init runs (it may start threads that read the environment) and
     // before the runtime starts any thread of its own: this is still the only thread.
     unsafe { std::env::remove_var(ENV_TRACE_ID) };
-    // Alive until the runtime returns: see `heap`.
-    let _small_classes = crate::heap::keep_small_classes();
     crate::shutdown::install(&base);
     let mut api = RuntimeApi::new(base.clone());
 
@@ -192,7 +190,10 @@ fn serve<H: Handler>(
     mut handler: H,
     trace_env: TraceEnv,
 ) -> Result<Infallible, ApiError> {
-    let mut ctx = Context::from_env();
+    // The function's fields are read from the environment while the first poll waits: until
+    // `/next` is sent, init is not over.
+    let mut ctx = Context::default();
+    let mut function_fields_read = false;
     // The event is the front of `event`, as long as `/next` said; the rest is the bytes of
     // earlier events, kept so reading the next one zeroes nothing (`client::read_event`).
     let mut event = Vec::new();
@@ -200,17 +201,24 @@ fn serve<H: Handler>(
     let mut scratch = Vec::new();
     let mut trace_id: Option<String> = None;
     loop {
-        let next = match with_retries(|| api.next_invocation(&mut event))? {
-            Next::Event(next) => next,
-            Next::Unreadable {
-                request_id,
-                invocation_id,
-                reason,
-            } => {
-                answer_unreadable(api, request_id, invocation_id, reason, &mut scratch)?;
-                continue;
+        let mut read_function_fields = || {
+            if !function_fields_read {
+                ctx = Context::from_env();
+                function_fields_read = true;
             }
         };
+        let next =
+            match with_retries(|| api.next_invocation(&mut event, &mut read_function_fields))? {
+                Next::Event(next) => next,
+                Next::Unreadable {
+                    request_id,
+                    invocation_id,
+                    reason,
+                } => {
+                    answer_unreadable(api, request_id, invocation_id, reason, &mut scratch)?;
+                    continue;
+                }
+            };
         let headers = ctx.update_from_header_pairs(api.next_headers().pairs());
         let (event_len, body_error) = (next.event_len, next.body_error);
         if !matches!(headers, Err(HeaderError::MissingRequestId))

@@ -116,8 +116,14 @@ impl Connection {
     }
 
     /// `GET /next`, its event read into the front of `event` (see `client::read_event`).
-    pub(crate) fn next(&mut self, event: &mut Vec<u8>) -> io::Result<NextRead> {
-        let result = self.next_inner(event);
+    /// `while_waiting` runs once the request is sent, before the answer is read: work that can
+    /// wait until then is off the Runtime API's clock (for the first poll, off init).
+    pub(crate) fn next(
+        &mut self,
+        event: &mut Vec<u8>,
+        while_waiting: &mut dyn FnMut(),
+    ) -> io::Result<NextRead> {
+        let result = self.next_inner(event, while_waiting);
         if result.is_err() {
             self.stream = None;
         }
@@ -129,10 +135,15 @@ impl Connection {
         wire::RawHeaders::new(&self.input[..self.next_head_len.min(self.input.len())])
     }
 
-    fn next_inner(&mut self, event: &mut Vec<u8>) -> io::Result<NextRead> {
+    fn next_inner(
+        &mut self,
+        event: &mut Vec<u8>,
+        while_waiting: &mut dyn FnMut(),
+    ) -> io::Result<NextRead> {
         self.next_head_len = 0;
         let stream = connected(&mut self.stream, &mut self.addrs, &self.host_port)?;
         stream.write_all(&self.next_request)?;
+        while_waiting();
         let read = read_head(stream, &mut self.input, &mut self.input_filled)?;
         let arrived = &self.input[..self.input_filled];
         let head = match read {
