@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use crate::bootstraps::{self, Binary, Bootstrap, Sources};
 use crate::pagecache;
 use crate::procfs;
+use bench_support::cli;
 use bench_support::lambda_env;
 use bench_support::report::{machine, utc_now};
 use bench_support::runtime_api::{self as server, Endpoint as Kind, RequestReader};
@@ -79,17 +80,7 @@ struct Sample {
 }
 
 pub fn main(args: impl Iterator<Item = String>) -> ExitCode {
-    match parse(args).and_then(|options| run(&options)) {
-        Ok(0) => ExitCode::SUCCESS,
-        Ok(failures) => {
-            eprintln!("{failures} invocations failed");
-            ExitCode::FAILURE
-        }
-        Err(message) => {
-            eprintln!("{message}");
-            ExitCode::from(2)
-        }
-    }
+    cli::exit(parse(args), run, "see the failures column of api-view.csv")
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -361,13 +352,8 @@ fn measure(
     if stale > 0 && options.verbose {
         eprintln!("dropped {stale} connection(s) left by an earlier process");
     }
-    let spawned = Instant::now();
-    let mut child = command
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", binary.path.display()))?;
+    let (mut child, spawned, deadline) = crate::spawn(&mut command, binary, warm)?;
     let pid = child.id();
-    // Generous: a process that hangs or dies fails the start then.
-    let deadline = spawned + Duration::from_secs(30) + Duration::from_millis(20) * warm;
     let outcome = serve(listener, pid, spawned, deadline, payload, warm, evicted);
     let _ = child.kill();
     let _ = child.wait();

@@ -326,13 +326,8 @@ pub fn cold_start(
         PageCache::Out => pagecache::evict(&binary.path)?,
     };
 
-    let spawned = Instant::now();
-    let mut child = command
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", binary.path.display()))?;
+    let (mut child, spawned, deadline) = spawn(&mut command, binary, warm)?;
     let pid = child.id();
-    // Generous: a slow machine may take a few ms per 1 MiB round trip.
-    let deadline = spawned + Duration::from_secs(30) + Duration::from_millis(20) * warm;
     // Waits until `ready` (given 100 ms at a time), unless the process ends or hangs.
     let mut wait_for = |ready: &dyn Fn(Duration) -> bool| loop {
         if ready(Duration::from_millis(100)) {
@@ -422,6 +417,22 @@ pub fn cold_start(
 
 /// Pins the calling thread to one CPU; threads and children it starts from now on inherit the
 /// mask, so call it before the server starts.
+/// Starts `binary` (`command`), with when it started and the deadline for a start that serves
+/// `warm` invocations after the first: generous, a slow machine may take a few ms per 1 MiB
+/// round trip.
+pub fn spawn(
+    command: &mut std::process::Command,
+    binary: &Binary,
+    warm: u32,
+) -> Result<(std::process::Child, Instant, Instant), String> {
+    let spawned = Instant::now();
+    let child = command
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", binary.path.display()))?;
+    let deadline = spawned + Duration::from_secs(30) + Duration::from_millis(20) * warm;
+    Ok((child, spawned, deadline))
+}
+
 pub fn pin_to_cpu(cpu: usize) -> Result<(), String> {
     // SAFETY: cpu_set_t is plain data; CPU_SET bounds-checks nothing, so `cpu` is checked first.
     unsafe {

@@ -1,6 +1,6 @@
-//! `GET /runtime/invocation/next` and `POST /runtime/invocation/{request-id}/response`, the two
-//! requests every invocation makes, written and read by hand on one kept connection. The rarer
-//! requests (error reports, the init error) go through ureq.
+//! Every Runtime API request but a streamed response (`streamed`): `GET /runtime/invocation/next`
+//! and `POST …/response`, the two every invocation makes, and the error reports, written and read
+//! by hand on one kept connection. (The Extensions and Telemetry APIs still go through ureq.)
 //!
 //! Why by hand: through ureq each request builds an `http::Request` and an `http::Response` (a
 //! `HeaderMap` with an allocation per header), parses its URI, times itself though no timeout is

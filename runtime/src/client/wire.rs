@@ -1,5 +1,5 @@
-//! What every request to the Runtime API shares, whichever way it is sent (through ureq when
-//! buffered, by hand when streamed): where the API is, how an invocation's path is written, how a
+//! What every request to the local APIs shares, whichever way it is sent (buffered or streamed by
+//! hand to the Runtime API, through ureq to the Extensions API): where the API is, how an invocation's path is written, how a
 //! connection is opened, what a status means, and which failures are worth sending again.
 //!
 //! The rule the retry loop follows is made here, once: a request is sent again only when the
