@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use bench_support::build::workspace_root;
 use bench_support::cli::{self, Args};
 use bench_support::lambda_env;
+use bench_support::process::pin_to_cpu;
 use bench_support::runtime_api::Server;
 
 use bootstraps::{Binary, Sources};
@@ -413,26 +414,6 @@ pub fn cold_start(
         failures: progress.failures,
     };
     Ok((sample, progress.first_failure))
-}
-
-/// Pins the calling thread to one CPU; threads and children it starts from now on inherit the
-/// mask, so call it before the server starts.
-fn pin_to_cpu(cpu: usize) -> Result<(), String> {
-    // SAFETY: cpu_set_t is plain data; CPU_SET bounds-checks nothing, so `cpu` is checked first.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        if cpu >= 8 * std::mem::size_of::<libc::cpu_set_t>() {
-            return Err(format!("CPU {cpu} is out of range"));
-        }
-        libc::CPU_SET(cpu, &mut set);
-        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            return Err(format!(
-                "cannot pin to CPU {cpu}: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

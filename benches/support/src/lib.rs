@@ -7,6 +7,7 @@
 //! | [`lambda_env`] | the command that starts a runtime with the environment Lambda sets |
 //! | [`build`] | building what is measured: ours as it ships (`scripts/build.sh`), workspace binaries, the official-runtime references in `benches/official` |
 //! | [`cli`] | option parsing and the exit status |
+//! | [`process`] | pinning to a CPU (`--pin`), /proc/PID/status of a process started |
 //! | [`stats`] | percentiles and medians |
 //! | [`report`] | a report's files (`.md`, `.csv`, `.svg`), its heading (date, machine), CSV fields |
 //! | [`chart`] | the reports' charts: panels of grouped bars, one colour per runtime |
@@ -21,6 +22,7 @@ pub mod build;
 pub mod chart;
 pub mod cli;
 pub mod lambda_env;
+pub mod process;
 pub mod report;
 pub mod runtime_api;
 pub mod stats;
