@@ -5,7 +5,7 @@
 //! | --- | --- |
 //! | [`runtime_api`] | the fake Runtime API on loopback: a [`runtime_api::Server`] serving the [`runtime_api::Events`] a harness gives it, or its parts for a harness that reads requests its own way |
 //! | [`lambda_env`] | the command that starts a runtime with the environment Lambda sets |
-//! | [`build`] | building what is measured: ours as it ships (`scripts/build.sh`), workspace binaries, the official-runtime references in `benches/official` |
+//! | [`build`] | building what is measured: ours as it ships (`scripts/build.sh`: functions, extensions, a workspace member's binaries), workspace binaries, the official-runtime references in `benches/official` |
 //! | [`cli`] | option parsing and the exit status |
 //! | [`process`] | pinning to a CPU (`--pin`), /proc/PID/status of a process started |
 //! | [`stats`] | percentiles and medians |
