@@ -111,13 +111,7 @@ fn parse_options() -> Result<Options, String> {
             "--official" => options.sources.official = Some(args.value(&arg)?.into()),
             "--floor" => options.sources.floor = Some(args.value(&arg)?.into()),
             "--no-build" => options.sources.no_build = true,
-            "--pin" => {
-                let cpu = args.value(&arg)?;
-                options.pin = Some(
-                    cpu.parse()
-                        .map_err(|_| format!("not a CPU number: {cpu}"))?,
-                );
-            }
+            "--pin" => options.pin = Some(args.cpu(&arg)?),
             "--cold-file" => options.cold_file = true,
             "--verbose" => options.verbose = true,
             other => return Err(args.not_an_option(other)),

@@ -68,13 +68,7 @@ fn parse_options() -> Result<Options, String> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--starts" => options.starts = args.count_above_0(&arg)?,
-            "--pin" => {
-                let cpu = args.value(&arg)?;
-                options.pin = Some(
-                    cpu.parse()
-                        .map_err(|_| format!("not a CPU number: {cpu}"))?,
-                );
-            }
+            "--pin" => options.pin = Some(args.cpu(&arg)?),
             "--no-build" => options.build = false,
             "--ours" => options.ours = Some(args.value(&arg)?.into()),
             "--out" => {
