@@ -373,22 +373,30 @@ fn after_raw_next(answer: Vec<u8>) -> (FakeApi, lambda_blocking_rt_tests::Bootst
     (api, bootstrap)
 }
 
+/// The one answer for `id`: a `Runtime.InvalidEvent` error report whose message says `says`; and
+/// the runtime serves on.
+fn assert_one_invalid_event(
+    api: &FakeApi,
+    bootstrap: &mut lambda_blocking_rt_tests::Bootstrap,
+    id: &str,
+    says: &str,
+) {
+    let posts = posts_for(api, id);
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0].endpoint, Endpoint::Error);
+    assert_eq!(posts[0].error_type(), "Runtime.InvalidEvent");
+    let message = posts[0].error_message();
+    assert!(message.contains(says), "{message}");
+    assert!(bootstrap.is_running(), "{}", bootstrap.stderr());
+}
+
 #[test]
 fn next_head_over_64_kib_is_answered_with_an_invalid_event() {
     let filler = "f".repeat(70_000);
     let (api, mut bootstrap) = after_raw_next(raw_next(&format!(
         "Lambda-Runtime-Aws-Request-Id: big-head-1\r\nX-Filler: {filler}\r\n"
     )));
-    let posts = posts_for(&api, "big-head-1");
-    assert_eq!(posts.len(), 1, "{posts:?}");
-    assert_eq!(posts[0].endpoint, Endpoint::Error);
-    assert_eq!(posts[0].error_type(), "Runtime.InvalidEvent");
-    assert!(
-        posts[0].error_message().contains("could not be read"),
-        "{}",
-        posts[0].error_message()
-    );
-    assert!(bootstrap.is_running(), "{}", bootstrap.stderr());
+    assert_one_invalid_event(&api, &mut bootstrap, "big-head-1", "could not be read");
 }
 
 #[test]
@@ -398,15 +406,7 @@ fn next_with_more_than_128_headers_is_answered_with_an_invalid_event() {
         headers.push_str(&format!("X-Filler-{i}: {i}\r\n"));
     }
     let (api, mut bootstrap) = after_raw_next(raw_next(&headers));
-    let posts = posts_for(&api, "many-headers-1");
-    assert_eq!(posts.len(), 1, "{posts:?}");
-    assert_eq!(posts[0].error_type(), "Runtime.InvalidEvent");
-    assert!(
-        posts[0].error_message().contains("too many headers"),
-        "{}",
-        posts[0].error_message()
-    );
-    assert!(bootstrap.is_running(), "{}", bootstrap.stderr());
+    assert_one_invalid_event(&api, &mut bootstrap, "many-headers-1", "too many headers");
 }
 
 #[test]
