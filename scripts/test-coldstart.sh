@@ -20,8 +20,11 @@ fi
 
 # A scratch copy of the layout, with stand-in zips for both arches.
 repo="$work/repo"
-mkdir -p "$repo/scripts"
+mkdir -p "$repo/scripts" "$repo/bootstrap/src" "$repo/extension/src"
 cp scripts/coldstart-aws.sh scripts/deploy.sh scripts/report_line.py "$repo/scripts/"
+# deploy.sh's lists of the shipped functions and extensions.
+cp -r bootstrap/src/bin "$repo/bootstrap/src/"
+cp -r extension/src/bin "$repo/extension/src/"
 # deploy.sh opens the zip and wants an executable bootstrap at its root.
 for arch in x86_64 arm64; do
     mkdir -p "$repo/target/lambda/$arch/fibonacci"

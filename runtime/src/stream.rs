@@ -162,6 +162,8 @@ pub trait StreamingHandler {
     ) -> Result<(), Error>;
 }
 
+// Each `StreamingHandler` impl (here, `StreamingJson` below, `web::WebStreaming`) spells the
+// trait's signature; `duplicates` pairs them, and there is nothing to share.
 impl<F, E> StreamingHandler for F
 where
     F: FnMut(&[u8], &Context, &mut ResponseStream<'_>) -> Result<(), E>,
@@ -267,6 +269,8 @@ impl<F: Clone, In> Clone for StreamingJson<F, In> {
     }
 }
 
+// Each `StreamingHandler` impl (here, `StreamingJson` below, `web::WebStreaming`) spells the
+// trait's signature; `duplicates` pairs them, and there is nothing to share.
 impl<F, In, E> StreamingHandler for StreamingJson<F, In>
 where
     F: FnMut(In, &Context, &mut ResponseStream<'_>) -> Result<(), E>,

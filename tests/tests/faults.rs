@@ -373,22 +373,30 @@ fn after_raw_next(answer: Vec<u8>) -> (FakeApi, lambda_blocking_rt_tests::Bootst
     (api, bootstrap)
 }
 
+/// The one answer for `id`: a `Runtime.InvalidEvent` error report whose message says `says`; and
+/// the runtime serves on.
+fn assert_one_invalid_event(
+    api: &FakeApi,
+    bootstrap: &mut lambda_blocking_rt_tests::Bootstrap,
+    id: &str,
+    says: &str,
+) {
+    let posts = posts_for(api, id);
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0].endpoint, Endpoint::Error);
+    assert_eq!(posts[0].error_type(), "Runtime.InvalidEvent");
+    let message = posts[0].error_message();
+    assert!(message.contains(says), "{message}");
+    assert!(bootstrap.is_running(), "{}", bootstrap.stderr());
+}
+
 #[test]
 fn next_head_over_64_kib_is_answered_with_an_invalid_event() {
     let filler = "f".repeat(70_000);
     let (api, mut bootstrap) = after_raw_next(raw_next(&format!(
         "Lambda-Runtime-Aws-Request-Id: big-head-1\r\nX-Filler: {filler}\r\n"
     )));
-    let posts = posts_for(&api, "big-head-1");
-    assert_eq!(posts.len(), 1, "{posts:?}");
-    assert_eq!(posts[0].endpoint, Endpoint::Error);
-    assert_eq!(posts[0].error_type(), "Runtime.InvalidEvent");
-    assert!(
-        posts[0].error_message().contains("could not be read"),
-        "{}",
-        posts[0].error_message()
-    );
-    assert!(bootstrap.is_running(), "{}", bootstrap.stderr());
+    assert_one_invalid_event(&api, &mut bootstrap, "big-head-1", "could not be read");
 }
 
 #[test]
@@ -398,15 +406,20 @@ fn next_with_more_than_128_headers_is_answered_with_an_invalid_event() {
         headers.push_str(&format!("X-Filler-{i}: {i}\r\n"));
     }
     let (api, mut bootstrap) = after_raw_next(raw_next(&headers));
-    let posts = posts_for(&api, "many-headers-1");
-    assert_eq!(posts.len(), 1, "{posts:?}");
-    assert_eq!(posts[0].error_type(), "Runtime.InvalidEvent");
+    assert_one_invalid_event(&api, &mut bootstrap, "many-headers-1", "too many headers");
+}
+
+/// Waits for one `[ERROR]` line holding `says` on the runtime's stderr, and checks it was not
+/// taken for a network failure (nothing retried).
+fn assert_one_error_line(bootstrap: &lambda_blocking_rt_tests::Bootstrap, says: &str) {
+    let (_, stderr) = bootstrap.wait_stderr(says, PATIENCE);
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains(says)).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].starts_with("[ERROR]"), "{stderr}");
     assert!(
-        posts[0].error_message().contains("too many headers"),
-        "{}",
-        posts[0].error_message()
+        !stderr.contains("retrying"),
+        "not a network failure: {stderr}"
     );
-    assert!(bootstrap.is_running(), "{}", bootstrap.stderr());
 }
 
 #[test]
@@ -414,17 +427,7 @@ fn next_head_over_64_kib_without_a_request_id_is_one_error_line() {
     let filler = "f".repeat(70_000);
     let (api, bootstrap) = after_raw_next(raw_next(&format!("X-Filler: {filler}\r\n")));
     // Logged before the next poll, but stderr is collected by a thread of its own: waited for.
-    let (_, stderr) = bootstrap.wait_stderr("an invocation was dropped", PATIENCE);
-    let dropped: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.contains("an invocation was dropped"))
-        .collect();
-    assert_eq!(dropped.len(), 1, "{stderr}");
-    assert!(dropped[0].starts_with("[ERROR]"), "{stderr}");
-    assert!(
-        !stderr.contains("retrying"),
-        "not a network failure: {stderr}"
-    );
+    assert_one_error_line(&bootstrap, "an invocation was dropped");
     assert_eq!(api.posts().len(), 1, "only the second event's answer");
 }
 
@@ -438,17 +441,7 @@ fn request_id_too_long_for_a_url_is_one_error_line_and_serving_goes_on() {
     let mut bootstrap = launch(&api, "echo", &[]);
     let answers = api.wait_answers(&next, PATIENCE);
     check_served("echo", &answers[0], "second");
-    let (_, stderr) = bootstrap.wait_stderr("too long for the URL", PATIENCE);
-    let dropped: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.contains("too long for the URL"))
-        .collect();
-    assert_eq!(dropped.len(), 1, "{stderr}");
-    assert!(dropped[0].starts_with("[ERROR]"), "{stderr}");
-    assert!(
-        !stderr.contains("retrying"),
-        "not a network failure: {stderr}"
-    );
+    assert_one_error_line(&bootstrap, "too long for the URL");
     assert!(bootstrap.is_running());
 }
 

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use bench_support::build::workspace_root;
 use bench_support::cli::{self, Args};
 use bench_support::lambda_env;
+use bench_support::process::pin_to_cpu;
 use bench_support::runtime_api::Server;
 
 use bootstraps::{Binary, Sources};
@@ -112,13 +113,7 @@ fn parse_options() -> Result<Options, String> {
             "--official" => options.sources.official = Some(args.value(&arg)?.into()),
             "--floor" => options.sources.floor = Some(args.value(&arg)?.into()),
             "--no-build" => options.sources.no_build = true,
-            "--pin" => {
-                let cpu = args.value(&arg)?;
-                options.pin = Some(
-                    cpu.parse()
-                        .map_err(|_| format!("not a CPU number: {cpu}"))?,
-                );
-            }
+            "--pin" => options.pin = Some(args.cpu(&arg)?),
             "--cold-file" => options.cold_file = true,
             "--verbose" => options.verbose = true,
             other => return Err(args.not_an_option(other)),
@@ -415,8 +410,6 @@ pub fn cold_start(
     Ok((sample, progress.first_failure))
 }
 
-/// Pins the calling thread to one CPU; threads and children it starts from now on inherit the
-/// mask, so call it before the server starts.
 /// Starts `binary` (`command`), with when it started and the deadline for a start that serves
 /// `warm` invocations after the first: generous, a slow machine may take a few ms per 1 MiB
 /// round trip.
@@ -431,24 +424,6 @@ pub fn spawn(
         .map_err(|e| format!("cannot start {}: {e}", binary.path.display()))?;
     let deadline = spawned + Duration::from_secs(30) + Duration::from_millis(20) * warm;
     Ok((child, spawned, deadline))
-}
-
-pub fn pin_to_cpu(cpu: usize) -> Result<(), String> {
-    // SAFETY: cpu_set_t is plain data; CPU_SET bounds-checks nothing, so `cpu` is checked first.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        if cpu >= 8 * std::mem::size_of::<libc::cpu_set_t>() {
-            return Err(format!("CPU {cpu} is out of range"));
-        }
-        libc::CPU_SET(cpu, &mut set);
-        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            return Err(format!(
-                "cannot pin to CPU {cpu}: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

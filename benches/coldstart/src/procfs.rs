@@ -4,18 +4,12 @@
 
 use std::time::{Duration, Instant};
 
+use bench_support::process::status_field;
+pub use bench_support::process::status_kib;
+
 /// The process's peak resident set (`VmHWM` in /proc/PID/status), in KiB.
 pub fn peak_rss_kib(pid: u32) -> Result<u64, String> {
     status_kib(pid, "VmHWM")
-}
-
-/// A `kB` line of /proc/PID/status (`VmHWM`, `VmRSS`, `RssAnon`, `RssFile`, …), in KiB.
-pub fn status_kib(pid: u32, field: &str) -> Result<u64, String> {
-    status_field(pid, field)?
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .map_err(|_| format!("{field} is not a size in kB"))
 }
 
 /// How many threads the process has (`Threads` in /proc/PID/status).
@@ -23,16 +17,6 @@ pub fn threads(pid: u32) -> Result<u32, String> {
     status_field(pid, "Threads")?
         .parse()
         .map_err(|_| "Threads is not a count".to_owned())
-}
-
-fn status_field(pid: u32, field: &str) -> Result<String, String> {
-    let status =
-        std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-        .map(|value| value.trim().to_owned())
-        .ok_or_else(|| format!("no {field} line in /proc/{pid}/status"))
 }
 
 /// Context switches of all the process's threads so far: `voluntary_ctxt_switches` +

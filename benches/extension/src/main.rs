@@ -1,5 +1,5 @@
-//! The extensions benchmark (issue 19). Starts, alternating, on a fake Lambda API it serves on
-//! loopback:
+//! The extensions benchmark (issue 19). Starts, alternating, on the fake Lambda API of
+//! `bench_support::runtime_api` (Runtime, Extensions and Telemetry API) on loopback:
 //! - `invocation-summary` (extension/src/bin) and the same extension on the official
 //!   `lambda-extension` crate (benches/official, `invocation-summary-official`): time from spawn
 //!   to the first `GET /2020-01-01/extension/event/next` (after register and the telemetry
@@ -14,23 +14,78 @@
 //! Writes `README.md` (medians and ratios) and `raw.csv` (one row per start) to `--out`
 //! (default benches/results/extension). Ratios side by side, medians; no timed assertion.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::process::{Child, ExitCode};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "usage: cargo run --release -p extension-bench -- [--starts N] [--pin CPU] [--no-build] [--ours PATH] [--out DIR]
+use bench_support::build::{self, Linker, workspace_root};
+use bench_support::cli::{self, Args};
+use bench_support::runtime_api::{Events, Server, next_answer, shutdown_event};
+use bench_support::{lambda_env, lock, process, report, stats};
+
+const USAGE: &str = "usage: cargo run --release -p extension-bench -- [--starts N] [--pin CPU] [--no-build] [--ours PATH] [--out DIR] [--quick]
   --starts N   starts of each of the four cases, alternating (default 25)
   --pin CPU    run the harness and everything it starts on this CPU (sched_setaffinity)
   --no-build   measure the binaries already built (paths in the report)
   --ours PATH  this build of invocation-summary instead (e.g. a --tiny one); not built
-  --out DIR    where README.md and raw.csv go (default benches/results/extension)";
+  --out DIR    where README.md and raw.csv go (default benches/results/extension)
+  --quick      3 starts of each case, results in target/extension-quick/ (for CI): every start
+               still checked (its requests, its exit status)
 
-const MUSL: &str = "x86_64-unknown-linux-musl";
+Unless --no-build, it builds what it measures first:
+  scripts/build.sh --extension --arch x86_64 --bin invocation-summary   (unless --ours)
+  scripts/build.sh --manifest-path benches/extension/Cargo.toml --arch x86_64 --bin hook-echo
+  cargo build --release --target x86_64-unknown-linux-musl --locked \\
+      --manifest-path benches/official/Cargo.toml --no-default-features \\
+      --features extension --bin invocation-summary-official";
+
+/// How long a start may take to reach its request.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+struct Options {
+    starts: u32,
+    pin: Option<usize>,
+    build: bool,
+    /// `--ours`: this invocation-summary, not built.
+    ours: Option<PathBuf>,
+    out: PathBuf,
+}
+
+fn parse_options() -> Result<Options, String> {
+    let root = workspace_root();
+    let mut options = Options {
+        starts: 25,
+        pin: None,
+        build: true,
+        ours: None,
+        out: root.join("benches/results/extension"),
+    };
+    let mut out_given = false;
+    let mut args = Args::new(std::env::args().skip(1), USAGE);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--starts" => options.starts = args.count_above_0(&arg)?,
+            "--pin" => options.pin = Some(args.cpu(&arg)?),
+            "--no-build" => options.build = false,
+            "--ours" => options.ours = Some(args.value(&arg)?.into()),
+            "--out" => {
+                options.out = args.value(&arg)?.into();
+                out_given = true;
+            }
+            "--quick" => {
+                options.starts = 3;
+                if !out_given {
+                    options.out = root.join("target/extension-quick");
+                }
+            }
+            other => return Err(args.not_an_option(other)),
+        }
+    }
+    Ok(options)
+}
 
 /// One thing started and timed.
 struct Case {
@@ -58,82 +113,41 @@ struct Sample {
     exit: i32,
 }
 
-fn main() {
-    if let Err(e) = run() {
-        eprintln!("extension-bench: {e}");
-        std::process::exit(1);
-    }
+fn main() -> ExitCode {
+    cli::exit(
+        parse_options(),
+        run,
+        "every start must reach its request and exit 0",
+    )
 }
 
-fn run() -> Result<(), String> {
-    let mut starts = 25usize;
-    let mut pin = None;
-    let mut build = true;
-    let mut ours = None;
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let root = root.canonicalize().map_err(|e| e.to_string())?;
-    let mut out = root.join("benches/results/extension");
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or(format!("{arg} needs a value\n{USAGE}"));
-        match arg.as_str() {
-            "--starts" => starts = value()?.parse().map_err(|_| "--starts: a number")?,
-            "--pin" => pin = Some(value()?.parse::<usize>().map_err(|_| "--pin: a CPU")?),
-            "--no-build" => build = false,
-            "--ours" => ours = Some(PathBuf::from(value()?)),
-            "--out" => out = PathBuf::from(value()?),
-            "-h" | "--help" => return Err(USAGE.into()),
-            _ => return Err(format!("unknown option {arg}\n{USAGE}")),
+/// Builds, measures and writes the report; a start that fails ends the run with an error.
+fn run(options: &Options) -> Result<u32, String> {
+    let root = workspace_root();
+    let ours = options
+        .ours
+        .clone()
+        .unwrap_or_else(|| build::shipped_extension(&root, "invocation-summary"));
+    let hook_echo = build::shipped(&root, "hook-echo");
+    let official = build::official(&root, "invocation-summary-official", Linker::Default);
+    if options.build {
+        if options.ours.is_none() {
+            build::build_shipped_extensions(&root, &["invocation-summary"])?;
         }
-    }
-    if let Some(cpu) = pin {
-        pin_to(cpu)?;
-    }
-
-    let given = ours.is_some();
-    let ours = ours
-        .unwrap_or_else(|| root.join("target/lambda/x86_64/invocation-summary/invocation-summary"));
-    let hook_echo = root.join("target/lambda/x86_64/hook-echo/bootstrap");
-    let official_dir = root.join("benches/official");
-    let official = official_dir
-        .join("target")
-        .join(MUSL)
-        .join("release/invocation-summary-official");
-    if build {
-        let build_sh = root.join("scripts/build.sh");
         let manifest = root.join("benches/extension/Cargo.toml");
-        if !given {
-            command(Command::new(&build_sh).args([
-                "--extension",
-                "--bin",
-                "invocation-summary",
-                "--arch",
-                "x86_64",
-            ]))?;
-        }
-        command(
-            Command::new(&build_sh)
-                .arg("--manifest-path")
-                .arg(&manifest)
-                .args(["--bin", "hook-echo", "--arch", "x86_64"]),
-        )?;
-        command(Command::new("cargo").current_dir(&official_dir).args([
-            "build",
-            "--release",
-            "--locked",
-            "--target",
-            MUSL,
-            "--no-default-features",
-            "--features",
+        build::build_like_shipped(&root, &manifest, &["hook-echo"])?;
+        build::build_official(
+            &root,
             "extension",
-            "--bin",
-            "invocation-summary-official",
-        ]))?;
+            &["invocation-summary-official"],
+            Linker::Default,
+        )?;
     }
+    if let Some(cpu) = options.pin {
+        process::pin_to_cpu(cpu)?;
+    }
+    let server = Server::start().map_err(|e| format!("cannot start the fake Lambda API: {e}"))?;
 
-    let server = FakeLambda::start()?;
-    let api = server.address.clone();
-    let port = |p: u16| p.to_string();
     let (ours_port, official_port) = (free_port()?, free_port()?);
     let cases = [
         Case {
@@ -148,7 +162,7 @@ fn run() -> Result<(), String> {
         Case {
             name: "lambda-extension",
             binary: official.clone(),
-            env: vec![("INVOCATION_SUMMARY_PORT", port(official_port))],
+            env: vec![("INVOCATION_SUMMARY_PORT", official_port.to_string())],
             kind: Kind::Extension,
         },
         Case {
@@ -164,17 +178,19 @@ fn run() -> Result<(), String> {
             kind: Kind::Runtime,
         },
     ];
+    let starts = options.starts as usize;
+    let progress = cli::progress_bar((starts * cases.len()) as u64)?;
     let mut samples: Vec<Vec<Sample>> = cases.iter().map(|_| Vec::new()).collect();
     for round in 0..starts {
         // Alternating, and each case first as often as the others.
         for i in 0..cases.len() {
             let c = (round + i) % cases.len();
-            let sample = start(&cases[c], &api, &server)?;
-            samples[c].push(sample);
+            progress.set_message(cases[c].name);
+            samples[c].push(start(&cases[c], &server)?);
+            progress.inc(1);
         }
-        eprint!("\rround {}/{starts}", round + 1);
     }
-    eprintln!();
+    cli::finish(&progress, None);
     for (case, s) in cases.iter().zip(&samples) {
         // A start that did not end as it should is a broken binary, not a slow one.
         let bad = s.iter().filter(|s| s.exit != 0).count();
@@ -186,286 +202,153 @@ fn run() -> Result<(), String> {
         }
     }
     let sizes = [&ours, &official].map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0));
-    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    write(&out.join("raw.csv"), &csv(&cases, &samples))?;
-    write(
-        &out.join("README.md"),
-        &report(&cases, &samples, sizes, starts, pin, given),
-    )?;
-    println!(
-        "{}",
-        std::fs::read_to_string(out.join("README.md")).unwrap_or_default()
-    );
-    Ok(())
+    let readme = markdown(&cases, &samples, sizes, options);
+    let written = report::write(
+        &options.out,
+        &[("raw.csv", &csv(&cases, &samples)), ("README.md", &readme)],
+    )
+    .map_err(|e| format!("cannot write the report: {e}"))?;
+    report::print(&readme, &written);
+    Ok(0)
 }
 
 /// Spawns `case`, times it to its request, reads its peak RSS while the request waits, then ends
 /// it: SHUTDOWN for an extension, SIGTERM for a runtime.
-fn start(case: &Case, api: &str, server: &FakeLambda) -> Result<Sample, String> {
-    server
-        .shutdown_on_next
-        .store(case.kind == Kind::Extension, Ordering::SeqCst);
-    while server.arrivals.try_recv().is_ok() {}
+fn start(case: &Case, server: &Server) -> Result<Sample, String> {
+    let (arrivals, arrived) = channel();
+    let (release, released) = channel();
+    let events = Arc::new(Start {
+        kind: case.kind,
+        next_answer: next_answer(b"{}"),
+        arrivals,
+        released: Mutex::new(released),
+        unexpected: Mutex::new(None),
+    });
+    server.begin(events.clone());
     let begin = Instant::now();
-    let child = Command::new(&case.binary)
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", api)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+    let mut child = lambda_env::command(&case.binary, server.addr(), "bench", false)
         .envs(case.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", case.binary.display()))?;
-    let pid = child.id() as libc::pid_t;
-    let wanted = match case.kind {
-        Kind::Extension => Request::ExtensionNext,
-        Kind::Runtime => Request::RuntimeNext,
-    };
-    let arrived = loop {
-        match server.arrivals.recv_timeout(Duration::from_secs(10)) {
-            Ok((request, at)) if request == wanted => break Some(at),
-            Ok(_) => continue,
-            Err(_) => break None,
-        }
-    };
-    let memory = arrived.map(|_| memory_kib(pid, ["VmHWM", "RssFile", "RssAnon"]));
+    let arrived = arrived.recv_timeout(TIMEOUT).ok();
+    let memory = arrived.map(|_| memory_kib(child.id()));
     match (case.kind, arrived) {
-        (Kind::Extension, Some(_)) => server.release.send(()).map_err(|e| e.to_string())?,
-        (Kind::Runtime, Some(_)) => signal(pid, libc::SIGTERM),
-        (_, None) => signal(pid, libc::SIGKILL),
+        (Kind::Extension, Some(_)) => release.send(()).map_err(|e| e.to_string())?,
+        (Kind::Runtime, Some(_)) => signal(&child, libc::SIGTERM),
+        (_, None) => signal(&child, libc::SIGKILL),
     }
-    let status = reap(pid)?;
-    let at = arrived.ok_or(format!("{}: no request within 10 s", case.name))?;
+    let exit = reap(&mut child)?;
+    server.settle(Duration::from_secs(1));
+    if let Some(unexpected) = lock(&events.unexpected).take() {
+        return Err(format!("{}: {unexpected}", case.name));
+    }
+    let at = arrived.ok_or(format!("{}: no request within {TIMEOUT:?}", case.name))?;
+    let [peak_rss_kib, rss_file_kib, rss_anon_kib] = memory.unwrap_or(Ok([0; 3]))?;
     Ok(Sample {
         micros: at.duration_since(begin).as_micros() as u64,
-        peak_rss_kib: memory.as_ref().map_or(Ok(0), |m| m.clone().map(|m| m[0]))?,
-        rss_file_kib: memory.as_ref().map_or(Ok(0), |m| m.clone().map(|m| m[1]))?,
-        rss_anon_kib: memory.map_or(Ok(0), |m| m.map(|m| m[2]))?,
-        exit: status,
+        peak_rss_kib,
+        rss_file_kib,
+        rss_anon_kib,
+        exit,
     })
 }
 
-fn signal(pid: libc::pid_t, signal: libc::c_int) {
-    // SAFETY: pid is our child, not yet reaped, so it cannot be another process.
-    unsafe { libc::kill(pid, signal) };
+/// `VmHWM` (the peak resident set so far), `RssFile` and `RssAnon`, in KiB.
+fn memory_kib(pid: u32) -> Result<[u64; 3], String> {
+    let [hwm, file, anon] = ["VmHWM", "RssFile", "RssAnon"].map(|f| process::status_kib(pid, f));
+    Ok([hwm?, file?, anon?])
 }
 
-/// Lines of /proc/PID/status in KiB: `VmHWM` is the peak resident set so far.
-fn memory_kib<const N: usize>(pid: libc::pid_t, fields: [&str; N]) -> Result<[u64; N], String> {
-    let status =
-        std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
-    let mut values = [0; N];
-    for (value, field) in values.iter_mut().zip(fields) {
-        *value = status
-            .lines()
-            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-            .and_then(|kib| kib.trim().trim_end_matches("kB").trim().parse().ok())
-            .ok_or(format!("no {field} in /proc/{pid}/status"))?;
+/// What the fake Lambda API serves one start.
+struct Start {
+    kind: Kind,
+    /// Never handed out: the runtime's `/next` is held.
+    next_answer: (Vec<u8>, usize),
+    /// When the request that ends the measured span arrived.
+    arrivals: Sender<Instant>,
+    /// One message lets the waiting `/event/next` have its SHUTDOWN: after the RSS is read.
+    released: Mutex<Receiver<()>>,
+    /// A request the case should not make.
+    unexpected: Mutex<Option<String>>,
+}
+
+impl Start {
+    fn unexpected(&self, what: String) {
+        lock(&self.unexpected).get_or_insert(what);
     }
-    Ok(values)
 }
 
-/// waitpid: the exit code, 128 + the signal when killed.
-fn reap(pid: libc::pid_t) -> Result<i32, String> {
-    let mut status = 0;
-    // SAFETY: plain syscall on our own child.
-    if unsafe { libc::waitpid(pid, &mut status, 0) } != pid {
-        return Err(format!(
-            "waitpid({pid}): {}",
-            std::io::Error::last_os_error()
+impl Events for Start {
+    fn next_answer(&self) -> (&[u8], usize) {
+        (&self.next_answer.0, self.next_answer.1)
+    }
+
+    /// Held: the runtime's `/next` waits for the SIGTERM.
+    fn next(&self, arrived: Instant) -> Option<u32> {
+        match self.kind {
+            Kind::Runtime => drop(self.arrivals.send(arrived)),
+            Kind::Extension => self.unexpected("an extension polled the Runtime API".into()),
+        }
+        None
+    }
+
+    fn answered(&self, _id: &[u8], _body: &[u8], _is_error: bool, _arrived: Instant) {
+        self.unexpected("answered an invocation never handed out".into());
+    }
+
+    fn init_error(&self, body: &[u8]) {
+        self.unexpected(format!(
+            "init error: {}",
+            String::from_utf8_lossy(body).trim()
         ));
     }
-    Ok(if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        128 + libc::WTERMSIG(status)
-    })
-}
 
-fn pin_to(cpu: usize) -> Result<(), String> {
-    // SAFETY: a zeroed cpu_set_t is an empty set; the calls only read and write it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            return Err(format!("--pin {cpu}: {}", std::io::Error::last_os_error()));
+    /// An external extension's poll is answered with SHUTDOWN once released; the runtime's
+    /// internal extension (registered for no events) is held.
+    fn extension_next(&self, arrived: Instant) -> Option<Vec<u8>> {
+        if self.kind == Kind::Runtime {
+            return None;
         }
-    }
-    Ok(())
-}
-
-fn command(command: &mut Command) -> Result<(), String> {
-    eprintln!("building: {command:?}");
-    match command.status() {
-        Ok(status) if status.success() => Ok(()),
-        Ok(status) => Err(format!("{command:?} failed ({status})")),
-        Err(e) => Err(format!("cannot run {command:?}: {e}")),
+        let _ = self.arrivals.send(arrived);
+        let _ = lock(&self.released).recv_timeout(TIMEOUT);
+        Some(shutdown_event())
     }
 }
 
+fn signal(child: &Child, signal: libc::c_int) {
+    // SAFETY: the child is not yet reaped, so its pid cannot be another process's.
+    unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+}
+
+/// Waits for the child: its exit code, 128 + the signal when killed.
+fn reap(child: &mut Child) -> Result<i32, String> {
+    use std::os::unix::process::ExitStatusExt;
+    let status = child.wait().map_err(|e| format!("wait: {e}"))?;
+    Ok(status
+        .code()
+        .or(status.signal().map(|s| 128 + s))
+        .unwrap_or(-1))
+}
+
+/// A port free now, for an extension's telemetry listener.
 fn free_port() -> Result<u16, String> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
 }
 
-// --- The fake Lambda API: Extensions, Telemetry and Runtime API, a thread per connection -----
-
-#[derive(Clone, Copy, PartialEq, Debug)]
-enum Request {
-    ExtensionNext,
-    RuntimeNext,
-    Other,
-}
-
-struct FakeLambda {
-    address: String,
-    arrivals: Receiver<(Request, Instant)>,
-    /// Extensions' `/event/next` answered with SHUTDOWN (external extension runs) or held (the
-    /// runtime's internal extension, registered for no events).
-    shutdown_on_next: Arc<AtomicBool>,
-    /// One message lets a waiting `/event/next` have its SHUTDOWN: after the RSS is read.
-    release: Sender<()>,
-}
-
-/// What the connection threads share.
-struct Shared {
-    arrivals: Mutex<Sender<(Request, Instant)>>,
-    shutdown_on_next: Arc<AtomicBool>,
-    release: Mutex<Receiver<()>>,
-}
-
-impl FakeLambda {
-    fn start() -> Result<FakeLambda, String> {
-        let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-        let address = listener
-            .local_addr()
-            .map_err(|e| e.to_string())?
-            .to_string();
-        let (sender, arrivals) = channel();
-        let (release, released) = channel();
-        let shutdown_on_next = Arc::new(AtomicBool::new(false));
-        let shared = Arc::new(Shared {
-            arrivals: Mutex::new(sender),
-            shutdown_on_next: shutdown_on_next.clone(),
-            release: Mutex::new(released),
-        });
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let shared = shared.clone();
-                std::thread::spawn(move || serve(stream, &shared));
-            }
-        });
-        Ok(FakeLambda {
-            address,
-            arrivals,
-            shutdown_on_next,
-            release,
-        })
-    }
-}
-
-/// Requests on one keep-alive connection until the client closes it.
-fn serve(stream: TcpStream, shared: &Shared) {
-    let _ = stream.set_nodelay(true);
-    let Ok(mut writer) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(stream);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let now = Instant::now();
-        let mut length = 0usize;
-        loop {
-            let mut header = String::new();
-            if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                return;
-            }
-            if header.trim().is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let path = line.split_whitespace().nth(1).unwrap_or("");
-        let request = match path {
-            "/2020-01-01/extension/event/next" => Request::ExtensionNext,
-            "/2018-06-01/runtime/invocation/next" => Request::RuntimeNext,
-            _ => Request::Other,
-        };
-        if let Ok(arrivals) = shared.arrivals.lock() {
-            let _ = arrivals.send((request, now));
-        }
-        let answer = match (request, path) {
-            (Request::ExtensionNext, _) if shared.shutdown_on_next.load(Ordering::SeqCst) => {
-                if let Ok(release) = shared.release.lock() {
-                    let _ = release.recv_timeout(Duration::from_secs(10));
-                }
-                let deadline = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_millis() + 2_000)
-                    .unwrap_or(0);
-                let event = format!(
-                    r#"{{"eventType":"SHUTDOWN","shutdownReason":"spindown","deadlineMs":{deadline}}}"#
-                );
-                response("200 OK", "", &event)
-            }
-            // Held: the runtime's /next and its internal extension's poll wait for the end.
-            (Request::ExtensionNext | Request::RuntimeNext, _) => {
-                let _ = reader.read(&mut [0; 1]);
-                return;
-            }
-            (_, "/2020-01-01/extension/register") => response(
-                "200 OK",
-                "Lambda-Extension-Identifier: 5f1c7a0e-bench\r\n",
-                r#"{"functionName":"bench","functionVersion":"$LATEST","handler":"bench"}"#,
-            ),
-            (_, "/2022-07-01/telemetry") => response("200 OK", "", "OK"),
-            _ => response("404 Not Found", "", r#"{"errorMessage":"not served here"}"#),
-        };
-        if writer.write_all(answer.as_bytes()).is_err() {
-            return;
-        }
-    }
-}
-
-fn response(status: &str, headers: &str, body: &str) -> String {
-    format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-}
-
 // --- The report -------------------------------------------------------------------------------
-
-fn median(mut values: Vec<u64>) -> u64 {
-    values.sort_unstable();
-    match values.len() {
-        0 => 0,
-        n if n % 2 == 1 => values[n / 2],
-        n => (values[n / 2 - 1] + values[n / 2]) / 2,
-    }
-}
 
 /// Medians of time, peak RSS, file-backed RSS and anonymous RSS.
 fn medians(samples: &[Sample]) -> [u64; 4] {
-    let of = |f: fn(&Sample) -> u64| median(samples.iter().map(f).collect());
+    let of = |f: fn(&Sample) -> u64| stats::median(samples.iter().map(|s| f(s) as f64).collect());
     [
         of(|s| s.micros),
         of(|s| s.peak_rss_kib),
         of(|s| s.rss_file_kib),
         of(|s| s.rss_anon_kib),
     ]
+    // Nearest rank: each median is one of the samples, a whole number (0 when there are none).
+    .map(|m| if m.is_nan() { 0 } else { m as u64 })
 }
 
 fn csv(cases: &[Case], samples: &[Vec<Sample>]) -> String {
@@ -476,20 +359,14 @@ fn csv(cases: &[Case], samples: &[Vec<Sample>]) -> String {
         for (i, s) in samples.iter().enumerate() {
             let row = [s.micros, s.peak_rss_kib, s.rss_file_kib, s.rss_anon_kib];
             let row = row.map(|v| v.to_string()).join(",");
-            out += &format!("{},{},{row},{}\n", case.name, i + 1, s.exit);
+            let name = report::csv_field(case.name);
+            out += &format!("{name},{},{row},{}\n", i + 1, s.exit);
         }
     }
     out
 }
 
-fn report(
-    cases: &[Case],
-    samples: &[Vec<Sample>],
-    sizes: [u64; 2],
-    starts: usize,
-    pin: Option<usize>,
-    ours_given: bool,
-) -> String {
+fn markdown(cases: &[Case], samples: &[Vec<Sample>], sizes: [u64; 2], options: &Options) -> String {
     let m: Vec<[u64; 4]> = samples.iter().map(|s| medians(s)).collect();
     let ratio = |ours: u64, theirs: u64| ours as f64 / theirs.max(1) as f64;
     // One row: ours, theirs, the ratio, and the target met or missed.
@@ -498,25 +375,31 @@ fn report(
         let verdict = if r <= target { "met" } else { "missed" };
         format!("| {what} | {ours} | {theirs} | {r:.2}× | ≤ {target}×: {verdict} |\n")
     };
-    let pinned = match pin {
+    let pinned = match options.pin {
         Some(cpu) => format!("pinned to CPU {cpu} (`--pin {cpu}`)"),
         None => "unpinned".to_owned(),
     };
     let mut r = String::from(
         "# Extensions: invocation-summary against lambda-extension, and the shutdown hook's cost\n\n",
     );
-    let ours = match ours_given {
-        true => "ours the binary given with `--ours` (path below)",
-        false => "ours as `scripts/build.sh` ships it (`cargo lambda-zip`)",
+    let ours = match options.ours {
+        Some(_) => "ours the binary given with `--ours` (path below)",
+        None => "ours as `scripts/build.sh --extension` ships it (`cargo lambda-zip`)",
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     r += &format!(
-        "`cargo run --release -p extension-bench -- {}` (benches/extension): {starts} starts of \
-         each case, alternating, {pinned}, on a fake Lambda API on loopback. Medians; one row per \
-         start in `raw.csv`. Static musl x86_64 release builds, stripped: {ours}, the reference \
-         with benches/official's release profile (`lto`, `codegen-units = 1`, `strip`, \
-         `opt-level = \"z\"`; tokio starts a worker thread per CPU the process may use).\n\n",
+        "`cargo run --release -p extension-bench -- {}` (benches/extension), {} UTC; {}: {} \
+         starts of each case, alternating, {pinned}, on a fake Lambda API on loopback \
+         (`bench_support::runtime_api`), each started with the environment Lambda sets \
+         (`bench_support::lambda_env`). Medians; one row per start in `raw.csv`. Static musl \
+         x86_64 release builds, stripped: {ours}, the reference with benches/official's release \
+         profile (`lto`, `codegen-units = 1`, `strip`, `opt-level = \"z\"`) and its feature \
+         `extension` alone (`--no-default-features --features extension`; tokio starts a worker \
+         thread per CPU the process may use).\n\n",
         args.join(" "),
+        report::utc_now(),
+        report::machine(),
+        options.starts,
     );
     r += "## An external extension: register, subscribe to platform telemetry, poll\n\n\
           Both register for INVOKE and SHUTDOWN, start their telemetry listener, subscribe to \
@@ -561,14 +444,9 @@ fn report(
 
 /// A path as the report shows it: inside the repository, relative to it.
 fn display(path: &Path) -> String {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let root = root.canonicalize().unwrap_or(root);
+    let root = workspace_root();
     path.strip_prefix(&root)
         .unwrap_or(path)
         .display()
         .to_string()
-}
-
-fn write(path: &Path, text: &str) -> Result<(), String> {
-    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

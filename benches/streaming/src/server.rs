@@ -280,7 +280,10 @@ fn route(head: &Head) -> Route {
         Endpoint::Response(id) => post(id, "/response"),
         Endpoint::Error(id) => post(id, "/error"),
         Endpoint::InitError => Route::InitError,
-        Endpoint::Unknown => Route::Unknown,
+        Endpoint::ExtensionRegister
+        | Endpoint::ExtensionNext
+        | Endpoint::TelemetrySubscribe
+        | Endpoint::Unknown => Route::Unknown,
     }
 }
 

@@ -1,4 +1,5 @@
-//! Building what is measured: ours as it ships (`scripts/build.sh`), workspace binaries and the
+//! Building what is measured: ours as it ships (`scripts/build.sh`: functions, extensions, a
+//! workspace member's binaries), workspace binaries and the
 //! official-runtime references (`benches/official`) with cargo, all static musl.
 
 use std::path::{Path, PathBuf};
@@ -21,20 +22,59 @@ pub fn release_binary(target_dir: &Path, bin: &str) -> PathBuf {
     target_dir.join(MUSL).join("release").join(bin)
 }
 
-/// Where `scripts/build.sh --arch x86_64` puts the shipped binary of `function`.
+/// Where `scripts/build.sh --arch x86_64` puts the shipped binary of `function`, and the
+/// binary `bin` of a workspace member built with [`build_like_shipped`].
 pub fn shipped(root: &Path, function: &str) -> PathBuf {
     root.join("target/lambda/x86_64")
         .join(function)
         .join("bootstrap")
 }
 
+/// Where `scripts/build.sh --arch x86_64 --extension` puts the shipped extension `extension`:
+/// its layer's `extensions/<extension>`.
+pub fn shipped_extension(root: &Path, extension: &str) -> PathBuf {
+    root.join("target/lambda/x86_64")
+        .join(extension)
+        .join(extension)
+}
+
 /// `scripts/build.sh --arch x86_64 --function F…`, run in `root`: ours as it ships (through
 /// `cargo lambda-zip`: its size profile, linker and flags).
 pub fn build_shipped(root: &Path, functions: &[&str]) -> Result<(), String> {
+    build_sh(root, &[], "--function", functions)
+}
+
+/// `scripts/build.sh --arch x86_64 --extension --bin E…`: the shipped extensions `extensions`,
+/// as their layers ship them (at [`shipped_extension`]).
+pub fn build_shipped_extensions(root: &Path, extensions: &[&str]) -> Result<(), String> {
+    build_sh(root, &["--extension".as_ref()], "--bin", extensions)
+}
+
+/// `scripts/build.sh --arch x86_64 --manifest-path MANIFEST --bin B…`: binaries of a workspace
+/// member (e.g. a harness's own function) built as ours ship, at [`shipped`].
+pub fn build_like_shipped(root: &Path, manifest: &Path, bins: &[&str]) -> Result<(), String> {
+    build_sh(
+        root,
+        &["--manifest-path".as_ref(), manifest.as_os_str()],
+        "--bin",
+        bins,
+    )
+}
+
+/// `scripts/build.sh <first> --arch x86_64 <option> BIN…`, run in `root`.
+fn build_sh(
+    root: &Path,
+    first: &[&std::ffi::OsStr],
+    option: &str,
+    bins: &[&str],
+) -> Result<(), String> {
     let mut command = Command::new(root.join("scripts/build.sh"));
-    command.current_dir(root).args(["--arch", "x86_64"]);
-    for function in functions {
-        command.args(["--function", function]);
+    command
+        .current_dir(root)
+        .args(first)
+        .args(["--arch", "x86_64"]);
+    for bin in bins {
+        command.args([option, bin]);
     }
     run(&mut command, "")
 }

@@ -59,6 +59,13 @@ impl<I: Iterator<Item = String>> Args<I> {
         }
     }
 
+    /// A CPU number following `option` (`--pin CPU`, for [`crate::process::pin_to_cpu`]).
+    pub fn cpu(&mut self, option: &str) -> Result<usize, String> {
+        let text = self.value(option)?;
+        text.parse()
+            .map_err(|_| format!("not a CPU number: {text}"))
+    }
+
     /// The error for an argument no option matched: the usage for `-h` and `--help`, else the
     /// argument named, then the usage.
     pub fn not_an_option(&self, arg: &str) -> String {

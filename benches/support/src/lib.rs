@@ -1,12 +1,14 @@
-//! What the benchmark harnesses share (`benches/coldstart`, `benches/streaming`, and any new
+//! What the benchmark harnesses share (`benches/coldstart`, `benches/streaming`,
+//! `benches/extension`, and any new
 //! one): never shipped, a workspace member so its tests run with the others.
 //!
 //! | module | what |
 //! | --- | --- |
-//! | [`runtime_api`] | the fake Runtime API on loopback: a [`runtime_api::Server`] serving the [`runtime_api::Events`] a harness gives it, or its parts for a harness that reads requests its own way |
+//! | [`runtime_api`] | the fake Runtime API on loopback: a [`runtime_api::Server`] serving the [`runtime_api::Events`] a harness gives it (and the Extensions and Telemetry APIs an extension uses), or its parts for a harness that reads requests its own way |
 //! | [`lambda_env`] | the command that starts a runtime with the environment Lambda sets |
-//! | [`build`] | building what is measured: ours as it ships (`scripts/build.sh`), workspace binaries, the official-runtime references in `benches/official` |
+//! | [`build`] | building what is measured: ours as it ships (`scripts/build.sh`: functions, extensions, a workspace member's binaries), workspace binaries, the official-runtime references in `benches/official` |
 //! | [`cli`] | option parsing and the exit status |
+//! | [`process`] | pinning to a CPU (`--pin`), /proc/PID/status of a process started |
 //! | [`stats`] | percentiles and medians |
 //! | [`report`] | a report's files (`.md`, `.csv`, `.svg`), its heading (date, machine), CSV fields |
 //! | [`chart`] | the reports' charts: panels of grouped bars, one colour per runtime |
@@ -21,6 +23,7 @@ pub mod build;
 pub mod chart;
 pub mod cli;
 pub mod lambda_env;
+pub mod process;
 pub mod report;
 pub mod runtime_api;
 pub mod stats;

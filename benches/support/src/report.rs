@@ -13,15 +13,32 @@ pub fn write_files(
     csv: &str,
     chart: impl FnOnce(&Path) -> Result<(), Box<dyn std::error::Error>>,
 ) -> io::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)?;
-    let md_path = dir.join(format!("{stem}.md"));
-    let csv_path = dir.join(format!("{stem}.csv"));
+    let mut written = write(
+        dir,
+        &[
+            (&format!("{stem}.md"), markdown),
+            (&format!("{stem}.csv"), csv),
+        ],
+    )?;
     let svg_path = dir.join(format!("{stem}.svg"));
-    std::fs::write(&md_path, markdown)?;
-    std::fs::write(&csv_path, csv)?;
     chart(&svg_path)
         .map_err(|e| io::Error::other(format!("drawing {}: {e}", svg_path.display())))?;
-    Ok(vec![md_path, csv_path, svg_path])
+    written.push(svg_path);
+    Ok(written)
+}
+
+/// Writes each `(name, text)` of `files` into `dir`, creating it; returns their paths. For a
+/// report whose files are named otherwise, or that has no chart.
+pub fn write(dir: &Path, files: &[(&str, &str)]) -> io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::new();
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, text)
+            .map_err(|e| io::Error::other(format!("{}: {e}", path.display())))?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 /// Prints a report's tables, then where its files went: what a harness shows at the end.

@@ -5,11 +5,18 @@
 //! place; every connection reuses its read buffer; `TCP_NODELAY` is on. Each connection gets a
 //! thread, so a runtime may hold as many `/next` long polls at once as it has workers.
 //!
+//! It serves a function's extensions too, as Lambda does on the same address: the Extensions API
+//! (`/2020-01-01/extension`: register, `/event/next`) and the Telemetry API's subscription
+//! (`PUT /2022-07-01/telemetry`). Registering and subscribing always succeed; what an
+//! `/event/next` gets is the [`Events`]' choice ([`Events::extension_next`]: by default the poll
+//! is held, as between invocations).
+//!
 //! A harness starts a [`Server`] once and gives it, per process measured, an [`Events`]: what
 //! `/next` hands out and where the answers go (the cold-start benchmark's `Session`, the
 //! concurrency benchmark's `Batch`). A harness that must read requests its own way (the
 //! streaming benchmark times every read of a body) takes the parts instead: [`Listener`],
-//! [`endpoint`], [`next_answer`], the request-id functions, [`ACCEPTED`] and [`NOT_FOUND`].
+//! [`endpoint`], [`next_answer`], the request-id functions, [`ACCEPTED`] and [`NOT_FOUND`]
+//! (and for extensions [`REGISTERED`], [`SUBSCRIBED`], [`extension_event`]).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -48,12 +55,23 @@ const API_PREFIX: &[u8] = b"/2018-06-01";
 const PATH_NEXT: &[u8] = b"/runtime/invocation/next";
 const PATH_INVOCATION: &[u8] = b"/runtime/invocation/";
 const PATH_INIT_ERROR: &[u8] = b"/runtime/init/error";
+const EXTENSION_REGISTER: &[u8] = b"/2020-01-01/extension/register";
+const EXTENSION_NEXT: &[u8] = b"/2020-01-01/extension/event/next";
+const TELEMETRY: &[u8] = b"/2022-07-01/telemetry";
 
 /// What the Runtime API answers to a posted response or error.
 pub const ACCEPTED: &[u8] = b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\n\
     Content-Length: 16\r\n\r\n{\"status\":\"OK\"}\n";
 /// What it answers to a path it does not serve.
 pub const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+/// What the Extensions API answers to `POST /extension/register`: the identifier every later
+/// call sends, and the function's name, version and handler.
+pub const REGISTERED: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+    Lambda-Extension-Identifier: 5f1c7a0e-bench\r\nContent-Length: 70\r\n\r\n\
+    {\"functionName\":\"bench\",\"functionVersion\":\"$LATEST\",\"handler\":\"bench\"}";
+/// What the Telemetry API answers to a subscription.
+pub const SUBSCRIBED: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\nOK";
 
 /// Request ids are UUID-shaped; the invocation's index goes into the last 12 digits.
 const REQUEST_ID_TEMPLATE: &[u8; 36] = b"8476a536-e9f4-11e8-9739-000000000000";
@@ -154,6 +172,13 @@ pub trait Events: Send + Sync {
     fn answered(&self, id: &[u8], body: &[u8], is_error: bool, arrived: Instant);
     /// `POST /runtime/init/error`.
     fn init_error(&self, body: &[u8]);
+    /// A `GET /2020-01-01/extension/event/next` arrived (its headers read at `arrived`): the event
+    /// to hand out (its JSON, e.g. [`shutdown_event`]), or `None` (the default) to leave this
+    /// poll unanswered. May wait until there is one.
+    fn extension_next(&self, arrived: Instant) -> Option<Vec<u8>> {
+        let _ = arrived;
+        None
+    }
 }
 
 /// The whole `/next` answer for `payload` (a far deadline, an ARN and a trace id as Lambda sends
@@ -180,6 +205,29 @@ pub fn next_answer(payload: &[u8]) -> (Vec<u8>, usize) {
     );
     answer.extend_from_slice(payload);
     (answer, id_at)
+}
+
+/// The whole answer to an extension's `/event/next` that hands out `event`.
+pub fn extension_event(event: &[u8]) -> Vec<u8> {
+    let mut answer = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+         Lambda-Extension-Event-Identifier: 5f1c7a0e-event\r\nContent-Length: {}\r\n\r\n",
+        event.len()
+    )
+    .into_bytes();
+    answer.extend_from_slice(event);
+    answer
+}
+
+/// A SHUTDOWN event (`spindown`) for an extension's `/event/next`, its deadline 2 s from now.
+pub fn shutdown_event() -> Vec<u8> {
+    let deadline_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
+        + 2_000;
+    format!(r#"{{"eventType":"SHUTDOWN","shutdownReason":"spindown","deadlineMs":{deadline_ms}}}"#)
+        .into_bytes()
 }
 
 /// Writes the request id of invocation `index` over the 36 bytes of one (`into`).
@@ -225,6 +273,12 @@ pub enum Endpoint {
     Error(std::ops::Range<usize>),
     /// `POST /runtime/init/error`.
     InitError,
+    /// `POST /2020-01-01/extension/register`: answer [`REGISTERED`].
+    ExtensionRegister,
+    /// `GET /2020-01-01/extension/event/next`.
+    ExtensionNext,
+    /// `PUT /2022-07-01/telemetry`: answer [`SUBSCRIBED`].
+    TelemetrySubscribe,
     /// Anything else: answer [`NOT_FOUND`].
     Unknown,
 }
@@ -269,6 +323,13 @@ fn serve_connection(mut stream: TcpStream, current: &Mutex<Option<Arc<dyn Events
                 events.init_error(body);
                 stream.write_all(ACCEPTED)
             }
+            Endpoint::ExtensionRegister => stream.write_all(REGISTERED),
+            Endpoint::ExtensionNext => match events.extension_next(arrived) {
+                Some(event) => stream.write_all(&extension_event(&event)),
+                // Leave the long poll open until the process is killed.
+                None => Ok(()),
+            },
+            Endpoint::TelemetrySubscribe => stream.write_all(SUBSCRIBED),
             Endpoint::Unknown => stream.write_all(NOT_FOUND),
         };
         if written.is_err() {
@@ -399,6 +460,12 @@ impl RequestReader {
 /// What a request is for; `path_at` is where `path` starts in the caller's buffer (the id's
 /// range is given in that buffer; pass 0 for a range within `path`).
 pub fn endpoint(method: &[u8], path: &[u8], path_at: usize) -> Endpoint {
+    match method {
+        b"POST" if path == EXTENSION_REGISTER => return Endpoint::ExtensionRegister,
+        b"GET" if path == EXTENSION_NEXT => return Endpoint::ExtensionNext,
+        b"PUT" if path == TELEMETRY => return Endpoint::TelemetrySubscribe,
+        _ => {}
+    }
     let Some(rest) = path.strip_prefix(API_PREFIX) else {
         return Endpoint::Unknown;
     };
@@ -454,5 +521,32 @@ mod tests {
             Endpoint::Next
         ));
         assert!(matches!(endpoint(b"GET", b"/other", 0), Endpoint::Unknown));
+        assert!(matches!(
+            endpoint(b"POST", b"/2020-01-01/extension/register", 0),
+            Endpoint::ExtensionRegister
+        ));
+        assert!(matches!(
+            endpoint(b"GET", b"/2020-01-01/extension/event/next", 0),
+            Endpoint::ExtensionNext
+        ));
+        assert!(matches!(
+            endpoint(b"PUT", b"/2022-07-01/telemetry", 0),
+            Endpoint::TelemetrySubscribe
+        ));
+    }
+
+    #[test]
+    fn extension_answers_are_whole() {
+        for answer in [REGISTERED, SUBSCRIBED, &extension_event(&shutdown_event())] {
+            let head_end = find(answer, b"\r\n\r\n").unwrap() + 4;
+            let head = std::str::from_utf8(&answer[..head_end]).unwrap();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("Content-Length: "))
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert_eq!(answer.len() - head_end, length, "{head}");
+        }
     }
 }

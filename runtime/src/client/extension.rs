@@ -21,6 +21,8 @@ const MAX_ANSWER_BYTES: u64 = 1024 * 1024;
 const MAX_REFUSAL_BYTES: usize = 1024;
 
 /// Why a call to the Extensions or Telemetry API failed.
+// Shaped like the Runtime API's `ApiError` (`error.rs`; `duplicates` pairs them), but public and
+// with other outcomes: the extension crate hands it to users, who match on it.
 #[derive(Debug, thiserror::Error)]
 pub enum ExtensionApiError {
     /// The request or its answer did not make it (retried first when the network failed it).

@@ -283,6 +283,8 @@ where
 #[derive(Debug, Clone)]
 pub struct Web<F>(F);
 
+// `Web` and `WebStreaming` take the same user function; their impls spell their traits'
+// signatures with the same bounds (`duplicates` pairs them), and there is nothing to share.
 impl<F, B, E> Handler for Web<F>
 where
     F: FnMut(Request, &Context) -> Result<Response<B>, E>,
@@ -360,6 +362,7 @@ where
 #[derive(Debug, Clone)]
 pub struct WebStreaming<F>(F);
 
+// See `Web`'s impl: the same bounds, another trait.
 impl<F, B, E> StreamingHandler for WebStreaming<F>
 where
     F: FnMut(Request, &Context) -> Result<Response<B>, E>,
