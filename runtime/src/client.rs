@@ -221,10 +221,10 @@ pub(crate) fn runtime_agent() -> Agent {
         .accept("")
         .build();
     // Plain TCP on a transport of this crate's (see `transport`), and a resolver on the
-    // calling thread, are all the Runtime API needs. ureq's defaults add proxy and TLS
-    // connectors and a resolver that can time out on a helper thread: code this runtime
-    // never runs, and 59 KB of every binary. (These are ureq's `unversioned` traits: a minor
-    // ureq release may change them; Cargo.lock pins it.)
+    // calling thread, are all the Extensions API needs. ureq's defaults add proxy and TLS
+    // connectors and a resolver that can time out on a helper thread: code this runtime never
+    // runs, linked into the binary (docs/binary-size.md). (These are ureq's `unversioned`
+    // traits: a minor ureq release may change them; Cargo.lock pins it.)
     Agent::with_parts(config, RuntimeConnector, InlineResolver::default())
 }
 
@@ -298,8 +298,7 @@ const EVENT_BYTES_BEFORE_ARRIVAL: usize = 256 * 1024;
 /// Reads a body into the front of `buffer`, returning its length and the error that cut it
 /// short, if any. The buffer's bytes are kept initialized from one event to the next (its
 /// length only grows): `read_to_end` into a cleared `Vec` zeroes the space before every read,
-/// a `memset` of the whole event per invocation (16 500 instructions of a 64 KiB echo's 223 000,
-/// callgrind). It grows to `expected` (the `Content-Length`, up to the event limit) as the bytes
+/// a `memset` of the whole event per invocation. It grows to `expected` (the `Content-Length`, up to the event limit) as the bytes
 /// arrive (see [`EVENT_BYTES_BEFORE_ARRIVAL`]), or doubles when the length is not known.
 fn read_event(
     reader: &mut impl Read,

@@ -31,8 +31,8 @@ type StartHookThread = fn(&BaseUrl) -> std::io::Result<()>;
 const INTERNAL_EXTENSION_NAME: &str = "lambda-blocking-rt-shutdown";
 
 static HOOK: Mutex<Option<Hook>> = Mutex::new(None);
-/// Set by `on_shutdown` only, so a binary that registers no hook links no thread spawning
-/// (about 25 KB of std).
+/// Set by `on_shutdown` only, so a binary that registers no hook links no thread spawning (std's
+/// thread code is a noticeable part of a small binary: docs/binary-size.md).
 static START_HOOK_THREAD: Mutex<Option<StartHookThread>> = Mutex::new(None);
 /// The write end of the hook thread's socket pair; -1 when there is no hook.
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);

@@ -2,12 +2,12 @@
 //! where they are used, and each request sent in one write. Plugged into ureq through its
 //! `Connector` and `Transport` traits, in place of its `TcpConnector`.
 //!
-//! What it does differently from ureq's own TCP transport, each measured on a warm echo
-//! invocation or a start (callgrind, the coldstart benchmark):
+//! What it does differently from ureq's own TCP transport, each measured when it was made
+//! (callgrind, the coldstart benchmark):
 //!
 //! - **Buffers from `calloc`.** ureq's buffers are grown with `Vec::resize`, which writes every
-//!   byte: two 32 KiB buffers were 394 000 of the 512 000 instructions from `exec` to the first
-//!   `/next`, and 16 pages of memory. These are `vec![0; n]` of at least the allocators' `mmap`
+//!   byte: two 32 KiB buffers were most of the instructions from `exec` to the first `/next`, and
+//!   16 pages of memory. These are `vec![0; n]` of at least the allocators' `mmap`
 //!   threshold (musl 131 052 B, glibc 128 KiB): fresh pages from the kernel, already zero, that
 //!   count against memory only once written.
 //! - **No liveness probe.** ureq checks a pooled connection before and after each use (set
