@@ -35,8 +35,7 @@ cargo +nightly fuzz build || exit 1
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 
-passed=0
-failed=0
+source scripts/lib-check.sh
 failures=()
 for target in $(cargo +nightly fuzz list); do
     mkdir -p "$scratch/$target"
@@ -47,10 +46,10 @@ for target in $(cargo +nightly fuzz list); do
     echo "== $target"
     if cargo +nightly fuzz run "$target" "$scratch/$target" "fuzz/corpus/$target" -- "${args[@]}" \
         >"$scratch/$target.log" 2>&1; then
-        passed=$((passed + 1))
+        ok "$target: no crash, every invariant held"
         grep -E '^(stat::number_of_executed_units|Done )' "$scratch/$target.log" || true
     else
-        failed=$((failed + 1))
+        not_ok "$target"
         failures+=("$target")
         # The panic message, the input that caused it and where libFuzzer saved it.
         grep -E -A4 "panicked at|^SUMMARY|Test unit written|^Base64" "$scratch/$target.log" || tail -n 30 "$scratch/$target.log"
@@ -60,5 +59,4 @@ done
 if ((failed > 0)); then
     echo "failed: ${failures[*]} (reproduce with: cargo +nightly fuzz run <target> fuzz/artifacts/<target>/<file>)"
 fi
-echo "$passed passed, $failed failed"
-((failed == 0))
+finish
