@@ -2,13 +2,6 @@
 //! connection.
 
 use std::io::{self, Read};
-use std::net::ToSocketAddrs;
-use std::time::Duration;
-
-use ureq::Agent;
-use ureq::http::Uri;
-use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::NextTimeout;
 
 use crate::Error;
 use crate::error::ApiError;
@@ -75,10 +68,8 @@ mod direct;
 use direct::PostTarget;
 pub(crate) mod extension;
 mod streamed;
-mod transport;
 mod wire;
 pub(crate) use streamed::{Finished, StreamTarget, StreamedResponse};
-use transport::RuntimeConnector;
 pub(crate) use wire::{BaseUrl, network_failed};
 
 pub(crate) struct RuntimeApi {
@@ -139,7 +130,7 @@ impl RuntimeApi {
 
     /// The headers of the last invocation `/next` gave, names in lower case.
     pub(crate) fn next_headers(&self) -> wire::RawHeaders<'_> {
-        self.invocations.next_headers()
+        self.invocations.answer_headers()
     }
 
     /// `POST /runtime/invocation/{request-id}/response`: the handler's response, as raw bytes,
@@ -194,99 +185,10 @@ impl RuntimeApi {
     }
 }
 
-/// A request the connection failed: the retry loop sends it again on a new one.
-fn transport(endpoint: &'static str, e: io::Error) -> ApiError {
-    ApiError::Transport {
-        endpoint,
-        source: ureq::Error::Io(e),
-    }
-}
-
-/// The HTTP client every conversation with the local API uses (Runtime, Extensions and Telemetry
-/// APIs alike): statuses are answers, no proxy, one keep-alive connection, no read timeout.
-pub(crate) fn runtime_agent() -> Agent {
-    let config = Agent::config_builder()
-        // Statuses are protocol answers here, not errors.
-        .http_status_as_error(false)
-        // The Runtime API is local: never go through a proxy from the environment.
-        .proxy(None)
-        // One connection, kept however long the function sits frozen between invocations.
-        // No read timeout: `/next` can legitimately block for hours.
-        .max_idle_connections(1)
-        .max_idle_connections_per_host(1)
-        .max_idle_age(Duration::from_secs(365 * 24 * 3600))
-        .user_agent(concat!("lambda-blocking-rt/", env!("CARGO_PKG_VERSION")))
-        // No `Accept: */*`: the Runtime API ignores it, and each header ureq adds is parsed,
-        // hashed into a map and formatted again on every request.
-        .accept("")
-        .build();
-    // Plain TCP on a transport of this crate's (see `transport`), and a resolver on the
-    // calling thread, are all the Extensions API needs. ureq's defaults add proxy and TLS
-    // connectors and a resolver that can time out on a helper thread: code this runtime never
-    // runs, linked into the binary (docs/binary-size.md). (These are ureq's `unversioned`
-    // traits: a minor ureq release may change them; Cargo.lock pins it.)
-    Agent::with_parts(config, RuntimeConnector, InlineResolver::default())
-}
-
-/// Resolves on the calling thread, as ureq's `DefaultResolver` does when no resolve timeout is
-/// set (none is): `host:port` through the system resolver, at most 16 addresses.
-///
-/// The first answer is kept for the life of the agent: ureq resolves before it looks in its pool,
-/// so on every request, and a resolution (formatting `host:port`, parsing it) was 5 % of a warm
-/// echo invocation's instructions. The Runtime API's address does not change while the
-/// environment lives; an agent talks to one authority, and another one is resolved afresh.
-#[derive(Debug, Default)]
-struct InlineResolver {
-    first: std::sync::OnceLock<(String, ResolvedSocketAddrs)>,
-}
-
-impl Resolver for InlineResolver {
-    fn resolve(
-        &self,
-        uri: &Uri,
-        _config: &ureq::config::Config,
-        _timeout: NextTimeout,
-    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let authority = uri.authority().map_or("", |a| a.as_str());
-        if let Some((resolved_for, addrs)) = self.first.get()
-            && resolved_for == authority
-        {
-            return Ok(addrs.clone());
-        }
-        let addrs = resolve_now(uri, self.empty())?;
-        let _ = self.first.set((authority.to_owned(), addrs.clone()));
-        Ok(addrs)
-    }
-}
-
-/// `uri`'s `host:port` through the system resolver, into `addrs` (at most 16).
-fn resolve_now(
-    uri: &Uri,
-    mut addrs: ResolvedSocketAddrs,
-) -> Result<ResolvedSocketAddrs, ureq::Error> {
-    let host_and_port = match (uri.scheme(), uri.authority()) {
-        (Some(scheme), Some(authority)) => DefaultResolver::host_and_port(scheme, authority),
-        _ => None,
-    }
-    .ok_or_else(|| ureq::Error::BadUri(format!("{uri} has no scheme, host or port")))?;
-    for addr in host_and_port.to_socket_addrs()? {
-        // Full after 16: the rest are not needed.
-        if addrs.try_push(addr).is_err() {
-            break;
-        }
-    }
-    if addrs.is_empty() {
-        return Err(ureq::Error::HostNotFound);
-    }
-    Ok(addrs)
-}
-
-/// `{base}{path}`, in the reused buffer.
-fn endpoint_url<'a>(url: &'a mut String, base: &str, path: &str) -> &'a str {
-    url.clear();
-    url.push_str(base);
-    url.push_str(path);
-    url
+/// A request the connection failed: the retry loop sends it again on a new one when the network
+/// failed it (see [`network_failed`]).
+fn transport(endpoint: &'static str, source: io::Error) -> ApiError {
+    ApiError::Transport { endpoint, source }
 }
 
 /// How much of the buffer an event is given before its bytes arrive: the `Content-Length` up to
@@ -502,27 +404,6 @@ mod tests {
         assert_eq!(error.map(|e| e.kind()), Some(io::ErrorKind::UnexpectedEof));
     }
 
-    #[test]
-    fn resolver_gives_the_uri_address_with_the_default_port_when_none_is_written() {
-        let resolve = |uri: &str| {
-            let uri: Uri = uri.parse().unwrap();
-            let addrs = InlineResolver::default()
-                .resolve(
-                    &uri,
-                    &ureq::config::Config::default(),
-                    NextTimeout::default(),
-                )
-                .unwrap();
-            addrs.iter().map(ToString::to_string).collect::<Vec<_>>()
-        };
-        assert_eq!(
-            resolve("http://127.0.0.1:9001/2018-06-01"),
-            ["127.0.0.1:9001"]
-        );
-        assert_eq!(resolve("http://[::1]:9001/x"), ["[::1]:9001"]);
-        assert_eq!(resolve("http://127.0.0.1/x"), ["127.0.0.1:80"]);
-    }
-
     /// A Runtime API that answers its first request with `answer` (after reading the head).
     fn answering_api(answer: Vec<u8>) -> RuntimeApi {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -582,16 +463,19 @@ mod tests {
     }
 
     #[test]
-    fn a_request_too_big_for_the_output_buffer_is_not_a_network_failure() {
+    fn a_request_no_http_server_could_take_is_not_a_network_failure() {
+        // A header value with a line break would end the header early: it is never sent, and
+        // sending it again would not help.
         let api = answering_api(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n".to_vec());
-        let url = format!("{}/x", api.base.as_str());
-        let error = runtime_agent()
-            .post(&url)
-            .header("X-Big", "b".repeat(transport::BUFFER_BYTES))
-            .send(&b"{}"[..])
-            .expect_err("a head larger than the output buffer");
-        assert!(!network_failed(&error), "{error}");
-        let refused = ureq::Error::Io(io::ErrorKind::ConnectionReset.into());
+        let mut extensions = extension::ExtensionApi::new(&api.base);
+        let error = extensions
+            .register("name\r\nX-Injected: 1", &[], false)
+            .expect_err("a header value with a line break");
+        let extension::ExtensionApiError::Transport { source, .. } = &error else {
+            panic!("not refused before sending: {error}");
+        };
+        assert!(!network_failed(source), "{error}");
+        let refused = io::Error::from(io::ErrorKind::ConnectionReset);
         assert!(network_failed(&refused));
     }
 

@@ -349,7 +349,7 @@ pub(crate) enum ApiError {
     Transport {
         endpoint: &'static str,
         #[source]
-        source: ureq::Error,
+        source: std::io::Error,
     },
     /// The Runtime API answered with a status that means the environment is broken or gone.
     #[error("{endpoint} answered HTTP {status}: {body}")]

@@ -107,7 +107,7 @@ fn register_internal_extension(base: &BaseUrl) {
     let mut api = ExtensionApi::new(base);
     let spawned = std::thread::Builder::new()
         .name("lambda-blocking-rt-extension".into())
-        // ureq's calls go deeper than the hook thread's read; pages only count when touched.
+        // The HTTP calls go deeper than the hook thread's read; pages only count when touched.
         .stack_size(256 * 1024)
         .spawn(move || {
             let registration = api.register(INTERNAL_EXTENSION_NAME, &[], false);

@@ -1,8 +1,9 @@
-//! Every Runtime API request but a streamed response (`streamed`): `GET /runtime/invocation/next`
-//! and `POST …/response`, the two every invocation makes, and the error reports, written and read
-//! by hand on one kept connection. (The Extensions and Telemetry APIs still go through ureq.)
+//! The HTTP layer of every request but a streamed response (`streamed`): the Runtime API's
+//! `GET /runtime/invocation/next` and `POST …/response`, the two every invocation makes, and its
+//! error reports; and the Extensions and Telemetry APIs' calls (`extension`), each client on a
+//! kept connection of its own. Written and read by hand.
 //!
-//! Why by hand: through ureq each request builds an `http::Request` and an `http::Response` (a
+//! Why by hand (this replaced ureq): through ureq each request builds an `http::Request` and an `http::Response` (a
 //! `HeaderMap` with an allocation per header), parses its URI, times itself though no timeout is
 //! set, and runs in one function whose stack frame is over 14 KiB: four fifths of a warm
 //! invocation's instructions, most of its allocations (each one through musl's single allocator
@@ -19,7 +20,7 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use crate::client::{BaseUrl, Invocation, wire};
 use crate::protocol::*;
 
-/// The longest answer head read, and the most header lines in it (ureq's limits before).
+/// The longest answer head read, and the most header lines in it (the limits ureq had).
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 const MAX_HEADERS: usize = 128;
 
@@ -40,16 +41,18 @@ pub(crate) struct Connection {
     next_request: Vec<u8>,
     /// `Host` and `User-Agent`, the lines every request has.
     common_lines: Vec<u8>,
-    /// A POST's head: `POST {path}` built once, the rest per request.
-    post_head: Vec<u8>,
-    post_prefix_len: usize,
+    /// The base URL's path, `{prefix}/2018-06-01`: the Runtime API's paths go after all of it,
+    /// the Extensions and Telemetry APIs' (which name their own versions) after the prefix.
+    api_path: String,
+    prefix_len: usize,
+    /// A request's head, built per request in the same buffer.
+    head: Vec<u8>,
     /// An answer's head, and what arrived with it (`input[..input_filled]`). Its length only
     /// grows, so the next answer is read in one call when it is no longer than the longest yet.
     input: Vec<u8>,
     input_filled: usize,
-    /// The length of the last `/next` answer's head, at the front of `input` until the next
-    /// request.
-    next_head_len: usize,
+    /// The length of the last answer's head, at the front of `input` until the next request.
+    answer_head_len: usize,
 }
 
 /// An answer read: its status, and the headers in `input[..head_len]`.
@@ -99,19 +102,19 @@ impl Connection {
         let authority = base.authority();
         let common_lines = format!("Host: {authority}\r\nUser-Agent: {USER_AGENT}\r\n");
         let next_request = format!("GET {path}{PATH_NEXT} HTTP/1.1\r\n{common_lines}\r\n");
-        let post_head = format!("POST {path}").into_bytes();
-        let post_prefix_len = post_head.len();
         Connection {
             host_port: base.host_port(),
             addrs: Vec::new(),
             stream: None,
             next_request: next_request.into_bytes(),
             common_lines: common_lines.into_bytes(),
-            post_head,
-            post_prefix_len,
+            api_path: path.to_owned(),
+            // The root (`http://{authority}{prefix}`) less its scheme and authority.
+            prefix_len: base.root().len() - "http://".len() - authority.len(),
+            head: Vec::new(),
             input: Vec::new(),
             input_filled: 0,
-            next_head_len: 0,
+            answer_head_len: 0,
         }
     }
 
@@ -130,9 +133,10 @@ impl Connection {
         result
     }
 
-    /// The headers of the last `/next` answer, names in lower case.
-    pub(crate) fn next_headers(&self) -> wire::RawHeaders<'_> {
-        wire::RawHeaders::new(&self.input[..self.next_head_len.min(self.input.len())])
+    /// The headers of the last answer (a `/next` event's, an extension call's), names in lower
+    /// case.
+    pub(crate) fn answer_headers(&self) -> wire::RawHeaders<'_> {
+        wire::RawHeaders::new(&self.input[..self.answer_head_len.min(self.input.len())])
     }
 
     fn next_inner(
@@ -140,7 +144,7 @@ impl Connection {
         event: &mut Vec<u8>,
         while_waiting: &mut dyn FnMut(),
     ) -> io::Result<NextRead> {
-        self.next_head_len = 0;
+        self.answer_head_len = 0;
         let stream = connected(&mut self.stream, &mut self.addrs, &self.host_port)?;
         stream.write_all(&self.next_request)?;
         while_waiting();
@@ -183,7 +187,7 @@ impl Connection {
         if body_error.is_some() || !head.keep_alive || !body.ended_cleanly() {
             self.stream = None;
         }
-        self.next_head_len = head.len;
+        self.answer_head_len = head.len;
         Ok(NextRead::Event {
             event_len,
             body_error,
@@ -212,49 +216,27 @@ impl Connection {
         headers: &[(&str, &[u8])],
         body: &[u8],
     ) -> io::Result<(u16, String)> {
-        let head = &mut self.post_head;
-        head.truncate(self.post_prefix_len);
         let invocation_id = match target {
+            PostTarget::Invocation(invocation, _) => invocation.invocation_id,
+            PostTarget::InitError => None,
+        };
+        let id = invocation_id.map(|id| (HEADER_INVOCATION_ID, id.as_bytes()));
+        let path = |head: &mut Vec<u8>| match target {
             PostTarget::Invocation(invocation, suffix) => {
                 head.extend_from_slice(PATH_INVOCATION.as_bytes());
                 wire::encode_request_id(invocation.request_id, |piece| {
                     head.extend_from_slice(piece.as_bytes())
                 });
                 head.extend_from_slice(suffix.as_bytes());
-                invocation.invocation_id
             }
-            PostTarget::InitError => {
-                head.extend_from_slice(PATH_INIT_ERROR.as_bytes());
-                None
-            }
+            PostTarget::InitError => head.extend_from_slice(PATH_INIT_ERROR.as_bytes()),
         };
-        head.extend_from_slice(b" HTTP/1.1\r\n");
-        head.extend_from_slice(&self.common_lines);
-        let id = invocation_id.map(|id| (HEADER_INVOCATION_ID, id.as_bytes()));
-        for (name, value) in id.iter().chain(headers) {
-            head.extend_from_slice(name.as_bytes());
-            head.extend_from_slice(b": ");
-            head.extend_from_slice(value);
-            head.extend_from_slice(b"\r\n");
-        }
-        head.extend_from_slice(b"Content-Length: ");
-        push_decimal(head, body.len());
-        head.extend_from_slice(b"\r\n\r\n");
-
-        let stream = connected(&mut self.stream, &mut self.addrs, &self.host_port)?;
-        write_all_vectored(stream, &self.post_head, body)?;
-        let read = read_head(stream, &mut self.input, &mut self.input_filled)?;
-        let head = match read {
-            HeadRead::Read(head) => head,
-            HeadRead::OverLimits(what) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("the answer could not be read: {what}"),
-                ));
-            }
-        };
+        let all_headers = id.iter().chain(headers);
+        self.write_head("POST", true, path, all_headers, Some(body.len()))?;
+        let head = self.send(body)?;
         log::debug!("POST {}: HTTP {}", target.path(), head.status);
         let arrived = &self.input[..self.input_filled];
+        let stream = self.stream.as_mut().ok_or_else(no_connection)?;
         let mut answer = Body::new(&arrived[head.len..], stream, head.framing);
         let text = if head.status >= 500 {
             fatal_text(&mut answer)
@@ -267,6 +249,132 @@ impl Connection {
         }
         Ok((head.status, text))
     }
+
+    /// `{method} {prefix}{path}`, for the Extensions and Telemetry APIs (their paths name their
+    /// own API versions), with `headers` besides `Host`, `User-Agent` and, when there is a body,
+    /// `Content-Length`. The answer's body is read into `into` (cleared first), at most
+    /// `max_body` bytes; its headers are [`Connection::answer_headers`] until the next request.
+    /// Gives the status, and the error that cut the body short if one did (the request was
+    /// answered: that is not for the retry loop to send again).
+    pub(crate) fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &[u8])],
+        body: Option<&[u8]>,
+        into: &mut Vec<u8>,
+        max_body: u64,
+    ) -> io::Result<(u16, Option<io::Error>)> {
+        let result = self.request_inner(method, path, headers, body, into, max_body);
+        if !matches!(result, Ok((_, None))) {
+            self.stream = None;
+        }
+        result
+    }
+
+    fn request_inner(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &[u8])],
+        body: Option<&[u8]>,
+        into: &mut Vec<u8>,
+        max_body: u64,
+    ) -> io::Result<(u16, Option<io::Error>)> {
+        let write_path = |head: &mut Vec<u8>| head.extend_from_slice(path.as_bytes());
+        self.write_head(
+            method,
+            false,
+            write_path,
+            headers.iter(),
+            body.map(<[u8]>::len),
+        )?;
+        let head = self.send(body.unwrap_or_default())?;
+        log::debug!("{method} {path}: HTTP {}", head.status);
+        let arrived = &self.input[..self.input_filled];
+        let stream = self.stream.as_mut().ok_or_else(no_connection)?;
+        let mut answer = Body::new(&arrived[head.len..], stream, head.framing);
+        into.clear();
+        let mut body_error = (&mut answer)
+            .take(max_body.saturating_add(1))
+            .read_to_end(into)
+            .err();
+        if into.len() as u64 > max_body {
+            into.truncate(max_body.min(usize::MAX as u64) as usize);
+            body_error = Some(wire::not_network(format!(
+                "the answer's body is over the {max_body} bytes read"
+            )));
+        }
+        if !head.keep_alive || !answer.ended_cleanly() {
+            self.stream = None;
+        }
+        self.answer_head_len = head.len;
+        Ok((head.status, body_error))
+    }
+
+    /// Builds a request's head in `self.head`: the request line (the path after the base URL's
+    /// whole path when `runtime_api`, else after its prefix), `Host`, `User-Agent`, `headers`,
+    /// and `Content-Length` when there is a body. A header value with a control character in it
+    /// is refused, as an HTTP library refuses it: a line break would end the header early and
+    /// start another, and the request would fail the same way every time.
+    fn write_head<'h>(
+        &mut self,
+        method: &str,
+        runtime_api: bool,
+        path: impl FnOnce(&mut Vec<u8>),
+        headers: impl Iterator<Item = &'h (&'h str, &'h [u8])>,
+        body_len: Option<usize>,
+    ) -> io::Result<()> {
+        self.answer_head_len = 0;
+        let head = &mut self.head;
+        head.clear();
+        head.extend_from_slice(method.as_bytes());
+        head.push(b' ');
+        let base = match runtime_api {
+            true => &self.api_path[..],
+            false => &self.api_path[..self.prefix_len],
+        };
+        head.extend_from_slice(base.as_bytes());
+        path(head);
+        head.extend_from_slice(b" HTTP/1.1\r\n");
+        head.extend_from_slice(&self.common_lines);
+        for (name, value) in headers {
+            if value.iter().any(|&b| (b < b' ' && b != b'\t') || b == 0x7f) {
+                return Err(wire::not_network(format!(
+                    "the {name} header's value holds a control character"
+                )));
+            }
+            head.extend_from_slice(name.as_bytes());
+            head.extend_from_slice(b": ");
+            head.extend_from_slice(value);
+            head.extend_from_slice(b"\r\n");
+        }
+        if let Some(len) = body_len {
+            head.extend_from_slice(b"Content-Length: ");
+            push_decimal(head, len);
+            head.extend_from_slice(b"\r\n");
+        }
+        head.extend_from_slice(b"\r\n");
+        Ok(())
+    }
+
+    /// Sends the head built in `self.head` and `body` on the kept connection (or a new one), and
+    /// reads the answer's head into the front of `input`. A head over the limits is not the
+    /// network's doing: reading it again would fail the same way.
+    fn send(&mut self, body: &[u8]) -> io::Result<Head> {
+        let stream = connected(&mut self.stream, &mut self.addrs, &self.host_port)?;
+        write_all_vectored(stream, &self.head, body)?;
+        match read_head(stream, &mut self.input, &mut self.input_filled)? {
+            HeadRead::Read(head) => Ok(head),
+            HeadRead::OverLimits(what) => Err(wire::not_network(format!(
+                "the answer could not be read: {what}"
+            ))),
+        }
+    }
+}
+
+fn no_connection() -> io::Error {
+    io::Error::other("no connection")
 }
 
 /// Where a POST goes.
@@ -303,9 +411,7 @@ fn connected<'s>(
         }
         *stream = Some(wire::connect(addrs.iter().copied())?);
     }
-    stream
-        .as_mut()
-        .ok_or_else(|| io::Error::other("no connection"))
+    stream.as_mut().ok_or_else(no_connection)
 }
 
 /// `head` then `body`, in as few system calls as the kernel allows.

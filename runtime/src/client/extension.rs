@@ -1,16 +1,13 @@
 //! The Extensions API (`/2020-01-01/extension`) and the Telemetry API (`/2022-07-01/telemetry`):
-//! the same host, the same HTTP client, connection and retry policy as the Runtime API (the wire
-//! layer is shared); one function per endpoint, the path beside it.
+//! the same host, the same hand-written HTTP layer (`direct`), limits and retry policy as the
+//! Runtime API, on a kept connection of its own; one function per endpoint, the path beside it.
 //!
 //! Used by the runtime for its internal extension (see `shutdown`), and, through the hidden
 //! `lambda_blocking_rt::extension_api` module, by the `lambda-blocking-ext` crate.
 
-use std::io::Read;
+use std::io;
 
-use ureq::Agent;
-use ureq::http::Response;
-
-use super::{BaseUrl, endpoint_url, runtime_agent};
+use super::{BaseUrl, direct};
 use crate::error::{AddressError, ApiError};
 use crate::protocol::*;
 use crate::retry::with_retries;
@@ -30,7 +27,7 @@ pub enum ExtensionApiError {
     Transport {
         endpoint: &'static str,
         #[source]
-        source: ureq::Error,
+        source: io::Error,
     },
     /// The API answered with a status other than the one the call expects.
     #[error("{endpoint} answered HTTP {status}: {body}")]
@@ -95,19 +92,13 @@ pub enum ErrorPhase {
 
 /// A client of the Extensions and Telemetry APIs, on its own keep-alive connection.
 pub struct ExtensionApi {
-    agent: Agent,
-    /// `http://{authority}{prefix}`: the versioned paths are appended to it.
-    root: String,
-    /// Reused for every URL.
-    url: String,
+    connection: direct::Connection,
 }
 
 impl ExtensionApi {
     pub(crate) fn new(base: &BaseUrl) -> ExtensionApi {
         ExtensionApi {
-            agent: runtime_agent(),
-            root: base.root().to_owned(),
-            url: String::new(),
+            connection: direct::Connection::new(base),
         }
     }
 
@@ -141,32 +132,30 @@ impl ExtensionApi {
         }
         // Never fails: a struct of strings.
         let body = serde_json::to_vec(&Body { events }).unwrap_or_default();
-        let url = endpoint_url(&mut self.url, &self.root, PATH_EXTENSION_REGISTER);
-        let agent = &self.agent;
-        let response = with_retries(|| {
-            let mut request = agent
-                .post(&*url)
-                .header(HEADER_EXTENSION_NAME, name)
-                .content_type("application/json");
-            if accept_account_id {
-                request = request.header(HEADER_EXTENSION_ACCEPT_FEATURE, "accountId");
-            }
-            request
-                .send(&body[..])
-                .map_err(|source| ApiError::Transport {
-                    endpoint: ENDPOINT,
-                    source,
-                })
-        })?;
-        let identifier = response
-            .headers()
-            .get(HEADER_EXTENSION_IDENTIFIER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
+        let headers = [
+            (HEADER_EXTENSION_NAME, name.as_bytes()),
+            (CONTENT_TYPE, JSON),
+            (HEADER_EXTENSION_ACCEPT_FEATURE, b"accountId".as_slice()),
+        ];
+        let headers = &headers[..if accept_account_id { 3 } else { 2 }];
+        let mut answer = Vec::new();
+        let sent = self.call(
+            ENDPOINT,
+            "POST",
+            PATH_EXTENSION_REGISTER,
+            headers,
+            Some(&body),
+            &mut answer,
+        );
+        let identifier = self
+            .connection
+            .answer_headers()
+            .pairs()
+            .find(|(name, _)| name.eq_ignore_ascii_case(HEADER_EXTENSION_IDENTIFIER))
+            .and_then(|(_, value)| std::str::from_utf8(value).ok())
             .filter(|v| !v.is_empty())
             .map(str::to_owned);
-        let mut answer = Vec::new();
-        read_answer(ENDPOINT, response, |s| s == 200, &mut answer)?;
+        check_answer(ENDPOINT, sent?, |s| s == 200, &answer)?;
         let identifier =
             identifier.ok_or(ExtensionApiError::NoIdentifier { endpoint: ENDPOINT })?;
         Ok(Registration {
@@ -183,19 +172,9 @@ impl ExtensionApi {
         event: &mut Vec<u8>,
     ) -> Result<(), ExtensionApiError> {
         const ENDPOINT: &str = "GET /2020-01-01/extension/event/next";
-        let url = endpoint_url(&mut self.url, &self.root, PATH_EXTENSION_NEXT);
-        let agent = &self.agent;
-        let response = with_retries(|| {
-            agent
-                .get(&*url)
-                .header(HEADER_EXTENSION_IDENTIFIER, identifier)
-                .call()
-                .map_err(|source| ApiError::Transport {
-                    endpoint: ENDPOINT,
-                    source,
-                })
-        })?;
-        read_answer(ENDPOINT, response, |s| s == 200, event)
+        let headers = [(HEADER_EXTENSION_IDENTIFIER, identifier.as_bytes())];
+        let sent = self.call(ENDPOINT, "GET", PATH_EXTENSION_NEXT, &headers, None, event);
+        check_answer(ENDPOINT, sent?, |s| s == 200, event)
     }
 
     /// `POST /2020-01-01/extension/{init,exit}/error`: reports why the extension cannot start
@@ -218,18 +197,14 @@ impl ExtensionApi {
                 PATH_EXTENSION_EXIT_ERROR,
             ),
         };
-        let url = endpoint_url(&mut self.url, &self.root, path);
-        let agent = &self.agent;
-        let response = with_retries(|| {
-            agent
-                .post(&*url)
-                .header(HEADER_EXTENSION_IDENTIFIER, identifier)
-                .header(HEADER_EXTENSION_ERROR_TYPE, error_type)
-                .content_type("application/json")
-                .send(body)
-                .map_err(|source| ApiError::Transport { endpoint, source })
-        })?;
-        read_answer(endpoint, response, is_success, &mut Vec::new())
+        let headers = [
+            (HEADER_EXTENSION_IDENTIFIER, identifier.as_bytes()),
+            (HEADER_EXTENSION_ERROR_TYPE, error_type.as_bytes()),
+            (CONTENT_TYPE, JSON),
+        ];
+        let mut answer = Vec::new();
+        let sent = self.call(endpoint, "POST", path, &headers, Some(body), &mut answer);
+        check_answer(endpoint, sent?, is_success, &answer)
     }
 
     /// `PUT /2022-07-01/telemetry`: subscribes with `body` (the subscription JSON). Any 2xx is
@@ -241,59 +216,69 @@ impl ExtensionApi {
         body: &[u8],
     ) -> Result<(u16, Vec<u8>), ExtensionApiError> {
         const ENDPOINT: &str = "PUT /2022-07-01/telemetry";
-        let url = endpoint_url(&mut self.url, &self.root, PATH_TELEMETRY);
-        let agent = &self.agent;
-        let response = with_retries(|| {
-            agent
-                .put(&*url)
-                .header(HEADER_EXTENSION_IDENTIFIER, identifier)
-                .content_type("application/json")
-                .send(body)
-                .map_err(|source| ApiError::Transport {
-                    endpoint: ENDPOINT,
-                    source,
-                })
-        })?;
-        let status = response.status().as_u16();
+        let headers = [
+            (HEADER_EXTENSION_IDENTIFIER, identifier.as_bytes()),
+            (CONTENT_TYPE, JSON),
+        ];
         let mut answer = Vec::new();
-        read_answer(ENDPOINT, response, is_success, &mut answer)?;
+        let sent = self.call(
+            ENDPOINT,
+            "PUT",
+            PATH_TELEMETRY,
+            &headers,
+            Some(body),
+            &mut answer,
+        );
+        let (status, body_error) = sent?;
+        check_answer(ENDPOINT, (status, body_error), is_success, &answer)?;
         Ok((status, answer))
     }
+
+    /// Sends a request, again on a new connection while the network fails it (statuses and
+    /// failures of this runtime's own limits are not sent again); its answer's body in `into`.
+    fn call(
+        &mut self,
+        endpoint: &'static str,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &[u8])],
+        body: Option<&[u8]>,
+        into: &mut Vec<u8>,
+    ) -> Result<(u16, Option<io::Error>), ExtensionApiError> {
+        let connection = &mut self.connection;
+        Ok(with_retries(|| {
+            connection
+                .request(method, path, headers, body, into, MAX_ANSWER_BYTES)
+                .map_err(|source| ApiError::Transport { endpoint, source })
+        })?)
+    }
 }
+
+const CONTENT_TYPE: &str = "Content-Type";
+const JSON: &[u8] = b"application/json";
 
 fn is_success(status: u16) -> bool {
     (200..300).contains(&status)
 }
 
-/// Reads the answer's body into `into` (up to [`MAX_ANSWER_BYTES`]); a status `expected` refuses
-/// becomes [`ExtensionApiError::Status`] with the start of the body.
-fn read_answer(
+/// What an answer means: a status `expected` refuses becomes [`ExtensionApiError::Status`] with
+/// the start of the body; otherwise a body cut short is the failure.
+fn check_answer(
     endpoint: &'static str,
-    response: Response<ureq::Body>,
+    (status, body_error): (u16, Option<io::Error>),
     expected: impl Fn(u16) -> bool,
-    into: &mut Vec<u8>,
+    body: &[u8],
 ) -> Result<(), ExtensionApiError> {
-    let status = response.status().as_u16();
-    into.clear();
-    let read = response
-        .into_body()
-        .into_with_config()
-        .limit(MAX_ANSWER_BYTES)
-        .reader()
-        .read_to_end(into);
     if !expected(status) {
-        let text = &into[..into.len().min(MAX_REFUSAL_BYTES)];
+        let text = &body[..body.len().min(MAX_REFUSAL_BYTES)];
         return Err(ExtensionApiError::Status {
             endpoint,
             status,
             body: String::from_utf8_lossy(text).into_owned(),
         });
     }
-    match read {
-        Ok(_) => Ok(()),
-        Err(e) => Err(ExtensionApiError::Transport {
-            endpoint,
-            source: ureq::Error::Io(e),
-        }),
+    match body_error {
+        None => Ok(()),
+        Some(source) => Err(ExtensionApiError::Transport { endpoint, source }),
     }
 }

@@ -155,7 +155,7 @@ impl<'a> StreamedResponse<'a> {
                 target.connection = None;
                 ApiError::Transport {
                     endpoint: ENDPOINT,
-                    source: ureq::Error::Io(e),
+                    source: e,
                 }
             })
         });

@@ -1,6 +1,7 @@
-//! What every request to the local APIs shares, whichever way it is sent (buffered or streamed by
-//! hand to the Runtime API, through ureq to the Extensions API): where the API is, how an invocation's path is written, how a
-//! connection is opened, what a status means, and which failures are worth sending again.
+//! What every request to the local APIs shares, whichever way it is sent (buffered by `direct`,
+//! to the Runtime, Extensions and Telemetry APIs, or streamed by `streamed`): where the API is,
+//! how an invocation's path is written, how a connection is opened, what a status means, and
+//! which failures are worth sending again.
 //!
 //! The rule the retry loop follows is made here, once: a request is sent again only when the
 //! network failed it. A request this runtime can never send (too big for its buffer, a path no
@@ -17,7 +18,7 @@ use crate::protocol::{PATH_INVOCATION, PATH_RESPONSE_SUFFIX};
 /// is appended to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BaseUrl {
-    /// `http://{authority}{prefix}/2018-06-01`: what ureq is given, an endpoint path appended.
+    /// `http://{authority}{prefix}/2018-06-01`.
     url: String,
     /// Where the path (`{prefix}/2018-06-01`) starts in `url`.
     path_start: usize,
@@ -174,37 +175,24 @@ pub(crate) fn posted(status: u16) -> Option<Posted> {
 
 /// Whether a request failed because the network did (the connection was refused, reset, closed,
 /// or the answer came cut off or garbled): then sending it again on a new connection may work.
-/// Otherwise it failed on this runtime's own limits or on something it built, and it would fail
-/// the same way every time.
-pub(crate) fn network_failed(error: &ureq::Error) -> bool {
-    !(over_limits(error)
-        || matches!(
-            error,
-            // A URI or a header value the HTTP layer refuses to build.
-            ureq::Error::Http(_) | ureq::Error::BadUri(_) | ureq::Error::BodyExceedsLimit(_)
-        ))
+/// Otherwise it failed on this runtime's own limits or on something it built (see
+/// [`not_network`]), and it would fail the same way every time.
+pub(crate) fn network_failed(error: &io::Error) -> bool {
+    !error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<NotNetwork>())
 }
 
-/// Whether a `/next` answer arrived but its head is over the limits it is read with (64 KiB,
-/// 128 headers): an invocation was handed out that cannot be read.
-fn head_over_limits(error: &ureq::Error) -> bool {
-    matches!(error, ureq::Error::LargeResponseHeader(..))
-        || matches!(error, ureq::Error::Protocol(e) if e.to_string() == TOO_MANY_HEADERS)
+/// A failure that is not the network's: a request this runtime will not send (a header value
+/// with a line break in it) or an answer it will not read (a head over 64 KiB or 128 headers, a
+/// body over what the call reads). Sent again, it would fail again.
+pub(crate) fn not_network(what: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, NotNetwork(what))
 }
 
-/// ureq does not re-export its protocol crate's error type, so the two of its variants that
-/// mean "over this runtime's limits" are told by their messages (ureq-proto 0.7, pinned by
-/// Cargo.lock; the tests below get both from ureq itself, so an update that changes them fails
-/// there).
-const OUTPUT_OVERFLOW: &str = "output too small to write output";
-const TOO_MANY_HEADERS: &str = "http parse resulted in too many headers";
-
-/// The request's head does not fit the connection's output buffer, or the answer's head is over
-/// the limits it is read with.
-fn over_limits(error: &ureq::Error) -> bool {
-    head_over_limits(error)
-        || matches!(error, ureq::Error::Protocol(e) if e.to_string() == OUTPUT_OVERFLOW)
-}
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct NotNetwork(String);
 
 /// An answer's head as read, its header names in lower case (`direct` puts them so).
 pub(crate) struct RawHeaders<'a>(&'a [u8]);
