@@ -46,7 +46,7 @@ pub(crate) fn base_url(value: &str) -> Result<BaseUrl, AddressError> {
     let url = format!("http://{authority}{prefix}{API_VERSION}");
     // The HTTP layer parses every URL it is given; refuse here what it would refuse later, and
     // what it would quietly misread.
-    match url.parse::<ureq::http::Uri>() {
+    match url.parse::<http::Uri>() {
         Ok(uri) if uri.host().is_some_and(|h| !h.is_empty()) && has_usable_port(&uri) => {
             let port = uri.port_u16().unwrap_or(80);
             Ok(BaseUrl::new(url, authority, port))
@@ -58,7 +58,7 @@ pub(crate) fn base_url(value: &str) -> Result<BaseUrl, AddressError> {
 /// The authority is the host alone, or the host and a port that is a number the connection can
 /// use. The HTTP layer connects to port 80 when it cannot read the port (`host:`, `host:99999`,
 /// `host:9oo1`, `[::1]x`), which would hang the runtime on the wrong server instead of failing.
-fn has_usable_port(uri: &ureq::http::Uri) -> bool {
+fn has_usable_port(uri: &http::Uri) -> bool {
     let (Some(authority), Some(host)) = (uri.authority(), uri.host()) else {
         return false;
     };

@@ -3,9 +3,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
 #[cfg(any(test, fuzzing))]
-use ureq::http::HeaderMap;
+use http::HeaderMap;
+use serde::Serialize;
 
 use crate::error::HeaderError;
 use crate::protocol::*;
@@ -206,7 +206,7 @@ fn parse_json(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ureq::http::HeaderValue;
+    use http::HeaderValue;
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();

@@ -6,10 +6,7 @@ use std::borrow::Cow;
 use crate::{Context, Error};
 
 /// `Context::update_from_headers`, with the error as its message.
-pub fn update_from_headers(
-    ctx: &mut Context,
-    headers: &ureq::http::HeaderMap,
-) -> Result<(), String> {
+pub fn update_from_headers(ctx: &mut Context, headers: &http::HeaderMap) -> Result<(), String> {
     ctx.update_from_headers(headers).map_err(|e| e.to_string())
 }
 

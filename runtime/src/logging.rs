@@ -8,9 +8,9 @@
 //! - format: one line per record, `[LEVEL] request-id message` as text, or with
 //!   `AWS_LAMBDA_LOG_FORMAT=JSON` one JSON object per line with `timestamp`, `level`, `message`,
 //!   `requestId` and `tenantId` (when the invocation has them);
-//! - the HTTP client's own records (`ureq`, `ureq_proto`) stay off whatever the level, because
-//!   at TRACE they hex-dump every event and response body, which is customer data. `RUST_LOG`
-//!   can still turn them on by name (`RUST_LOG=debug,ureq=trace`).
+//! - ureq's records (`ureq`, `ureq_proto`, for a handler that calls out with it) stay off
+//!   whatever the level, because at TRACE they hex-dump every body, which is customer data.
+//!   `RUST_LOG` can still turn them on by name (`RUST_LOG=debug,ureq=trace`).
 
 use std::cell::RefCell;
 
@@ -85,7 +85,7 @@ mod with_env_logger {
 
     use super::CURRENT;
 
-    /// The HTTP client's modules: off unless `RUST_LOG` names them.
+    /// ureq's modules: off unless `RUST_LOG` names them.
     const QUIET_MODULES: [&str; 2] = ["ureq", "ureq_proto"];
 
     /// Installs the Lambda-style logger, unless the program has set up a logger already.
