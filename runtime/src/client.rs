@@ -480,6 +480,26 @@ mod tests {
     }
 
     #[test]
+    fn an_extension_answer_head_over_64_kib_is_not_sent_again() {
+        let mut answer = b"HTTP/1.1 200 OK\r\nLambda-Extension-Identifier: x\r\n".to_vec();
+        answer.extend_from_slice(format!("X-Big: {}\r\n", "b".repeat(70_000)).as_bytes());
+        answer.extend_from_slice(b"Content-Length: 2\r\n\r\n{}");
+        let api = answering_api(answer);
+        let mut extensions = extension::ExtensionApi::new(&api.base);
+        let started = std::time::Instant::now();
+        let error = extensions
+            .register("ext", &[], false)
+            .expect_err("a head over the limits");
+        let extension::ExtensionApiError::Transport { source, .. } = &error else {
+            panic!("not a transport failure: {error}");
+        };
+        assert!(!network_failed(source), "{error}");
+        assert!(error.to_string().contains("over 64 KiB"), "{error}");
+        // Not retried: the retry loop would have kept trying for seconds.
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    #[test]
     fn an_error_report_of_any_size_fits_the_head() {
         // The head must fit the output buffer whatever the message: the cause is cut or left out.
         let api = answering_api(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n".to_vec());

@@ -3,14 +3,15 @@
 //! error reports; and the Extensions and Telemetry APIs' calls (`extension`), each client on a
 //! kept connection of its own. Written and read by hand.
 //!
-//! Why by hand (this replaced ureq): through ureq each request builds an `http::Request` and an `http::Response` (a
-//! `HeaderMap` with an allocation per header), parses its URI, times itself though no timeout is
-//! set, and runs in one function whose stack frame is over 14 KiB: four fifths of a warm
-//! invocation's instructions, most of its allocations (each one through musl's single allocator
-//! lock when workers run at once), and most of the stack pages each worker thread touches. Here a
-//! request is one prepared head and one write, and an answer's head is scanned where it was read.
+//! Why by hand (this replaced ureq): through ureq each request builds an `http::Request` and an
+//! `http::Response` (a `HeaderMap` with an allocation per header), parses its URI, times itself
+//! though no timeout is set, and runs in one function whose stack frame is over 14 KiB: four
+//! fifths of a warm invocation's instructions, most of its allocations (each one through musl's
+//! single allocator lock when workers run at once), and most of the stack pages each worker
+//! thread touches. Here a request is one prepared head and one write, and an answer's head is
+//! scanned where it was read.
 //!
-//! What is read is what Lambda's Runtime API sends: a status line, headers (at most 128, a head of
+//! What is read is what Lambda's local APIs send: a status line, headers (at most 128, a head of
 //! at most 64 KiB, as ureq allowed), and a body framed by `Content-Length`, by chunks, or by the
 //! end of the connection. Any failure drops the connection; the retry loop opens a new one.
 
