@@ -55,13 +55,8 @@ if $own_project; then
 fi
 
 # Always this checkout's target/lambda, even with CARGO_TARGET_DIR set: deploy.sh, the SAM
-# template and the arm64 tests read the packages there. Where ureq is linked (the Extensions API
-# client: the extension, a function with a shutdown hook), ureq-proto walks every body it reads in
-# 16-byte rows for its trace! records; with trace! compiled out (bootstrap/Cargo.toml), opt-level
-# "z" still keeps the emptied loop and "s" removes it. Here and not in the root Cargo.toml's
-# profile, where every other member's build (cargo install of the tool) warned that the spec
-# matched no package.
-shipped=(--locked --out-dir "$root/target/lambda" --config 'profile.release.package.ureq-proto.opt-level="s"')
+# template and the arm64 tests read the packages there.
+shipped=(--locked --out-dir "$root/target/lambda")
 if ! $extensions_only; then
     # The `bootstrap` binary (every handler in one, chosen by _HANDLER) is not shipped: each
     # function is its own binary.
