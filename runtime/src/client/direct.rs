@@ -266,6 +266,8 @@ impl Connection {
         into: &mut Vec<u8>,
         max_body: u64,
     ) -> io::Result<(u16, Option<io::Error>)> {
+        // Same parameters as `request_inner` (`duplicates` pairs them): this one drops the
+        // connection on any failure, so that one can use `?` throughout.
         let result = self.request_inner(method, path, headers, body, into, max_body);
         if !matches!(result, Ok((_, None))) {
             self.stream = None;
