@@ -93,16 +93,18 @@ print(next(p['rust_version'] for p in json.load(sys.stdin)['packages'] if p['nam
 }
 
 # The integration tests against the arm64 per-function bootstraps under qemu: handlers, errors,
-# faults, logging, transport, shutdown, concurrency, invocation ids and streaming. Each
+# faults, logging, transport, shutdown, concurrency, invocation ids, streaming, web, and the
+# invocation-summary extension's arm64 build. Each
 # per-function binary holds one handler; the tests that need the all-handlers binary (the list
 # of names, the context handler's trace-id checks), a user binary built for the host, or an
 # hour of emulated waiting are left to the native run.
 arm64_under_qemu() {
     ensure_commands qemu-aarch64-static:qemu-user-static
     BOOTSTRAP_FUNCTIONS="$PWD/target/lambda/arm64" BOOTSTRAP_RUNNER=qemu-aarch64-static \
+        EXTENSION_BINARIES="$PWD/target/lambda/arm64" \
         cargo test --locked -p lambda-blocking-rt-tests \
         --test handlers --test errors --test faults --test logging --test transport --test shutdown \
-        --test concurrency --test invocation_id --test streaming --test web -- \
+        --test concurrency --test invocation_id --test streaming --test web --test extension -- \
         --skip context --skip hello --skip event_that_does_not_deserialize \
         --skip unknown_handler_is_an_init_error_listing --skip next_held_for_70_seconds --skip handler_can_ask
 }

@@ -51,9 +51,13 @@ fn release_binary(build: escargot::CargoBuild, name: &str) -> PathBuf {
         .to_path_buf()
 }
 
-/// A binary of the extension crate (`extension/src/bin/<name>.rs`), built on first use; it keeps
-/// its name, which an external extension registers under.
+/// A binary of the extension crate (`extension/src/bin/<name>.rs`): from
+/// `$EXTENSION_BINARIES/<name>/<name>` when set (the packaged builds, `target/lambda/<arch>`),
+/// else built on first use. It keeps its name, which an external extension registers under.
 pub fn extension_binary_path(name: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("EXTENSION_BINARIES") {
+        return Path::new(&dir).join(name).join(name);
+    }
     release_binary(
         escargot::CargoBuild::new().manifest_path(concat!(
             env!("CARGO_MANIFEST_DIR"),

@@ -368,7 +368,9 @@ fn start_summary(api: &FakeApi) -> Bootstrap {
         ("AWS_LAMBDA_RUNTIME_API", address.as_str()),
         ("INVOCATION_SUMMARY_LISTEN", "127.0.0.1:0"),
     ];
-    Bootstrap::spawn_binary(&binary, None, &env)
+    // `$BOOTSTRAP_RUNNER` (qemu) runs a packaged arm64 build, as for the functions.
+    let runner = std::env::var_os("BOOTSTRAP_RUNNER").filter(|r| !r.is_empty());
+    Bootstrap::spawn_binary(&binary, runner.as_deref(), &env)
 }
 
 /// The listener's port, from the subscription's destination URI.
