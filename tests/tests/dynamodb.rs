@@ -11,6 +11,7 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use lambda_blocking_rt_tests::{BuiltBinary, Endpoint, FakeApi, PATIENCE, Post, required_env};
@@ -19,14 +20,23 @@ use serde_json::{Value, json};
 const SCRIPT: &str = "scripts/test.sh (TEST_STEPS=dynamodb-example)";
 const TABLE: &str = "visitors";
 
+/// One moto at a time: the tests run in parallel, and two servers started at once could be given
+/// the same free port, the second then failing to bind while its test talks to the first, which
+/// goes away with the other test (seen once in CI: "Connection refused" mid-test).
+static ONE_MOTO: Mutex<()> = Mutex::new(());
+
 /// moto's server on a free loopback port; killed (by PID) when dropped.
 struct Moto {
     child: Child,
     port: u16,
+    _only_one: MutexGuard<'static, ()>,
 }
 
 impl Moto {
     fn start() -> Moto {
+        let only_one = ONE_MOTO
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .map(|address| address.port())
@@ -38,13 +48,20 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .expect("starting moto_server");
-        let moto = Moto { child, port };
+        let mut moto = Moto {
+            child,
+            port,
+            _only_one: only_one,
+        };
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
                 started.elapsed() < PATIENCE,
                 "moto_server did not listen on {port}"
             );
+            if let Ok(Some(status)) = moto.child.try_wait() {
+                panic!("moto_server exited ({status}) before it listened on {port}");
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
         moto
