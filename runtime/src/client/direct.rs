@@ -446,6 +446,29 @@ fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
     out.extend_from_slice(&digits[at..]);
 }
 
+/// Reads an answer whose body is not wanted (a streamed response's): its status, and whether the
+/// connection can carry the next request. The head is read into the front of `buf` (the stream's
+/// frame buffer, free once the stream has ended: a buffer of its own per stream cost an
+/// allocation, enough for musl's allocator to unmap and map a page per stream). A body framed by
+/// the connection's end is not waited for: the connection is then dropped.
+pub(super) fn read_status(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<(u16, bool)> {
+    let mut filled = 0;
+    let head = match read_head(stream, buf, &mut filled)? {
+        HeadRead::Read(head) => head,
+        HeadRead::OverLimits(what) => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("the answer could not be read: {what}"),
+            ));
+        }
+    };
+    let mut body = Body::new(&buf[head.len..filled], stream, head.framing);
+    if !matches!(head.framing, Framing::Close) {
+        drain(&mut body)?;
+    }
+    Ok((head.status, head.keep_alive && body.ended_cleanly()))
+}
+
 /// Reads an answer's head into the front of `input` (it grows as needed, up to the limit), with
 /// header names put in lower case where they lie; `filled` says how much of `input` arrived.
 fn read_head(

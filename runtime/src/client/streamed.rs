@@ -10,11 +10,11 @@
 //! one short answer to read. The connection is kept for the next streamed response of this
 //! worker (HTTP/1.1 keep-alive, as the Runtime API expects), unless the API closes it.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 
 use crate::Error;
-use crate::client::{BaseUrl, Invocation, Posted, wire};
+use crate::client::{BaseUrl, Invocation, Posted, direct, wire};
 use crate::error::ApiError;
 use crate::protocol::*;
 
@@ -271,7 +271,7 @@ impl<'a> StreamedResponse<'a> {
                 None => Ok(Finished::Broken(e)),
             };
         }
-        match read_answer(connection, &mut self.frame) {
+        match direct::read_status(connection, &mut self.frame) {
             Ok((status, keep_alive)) => {
                 if !keep_alive {
                     self.target.connection = None;
@@ -292,7 +292,7 @@ impl<'a> StreamedResponse<'a> {
         connection
             .set_read_timeout(Some(std::time::Duration::from_millis(500)))
             .ok()?;
-        let answer = read_answer(connection, &mut self.frame)
+        let answer = direct::read_status(connection, &mut self.frame)
             .ok()
             .map(|(status, _)| status);
         self.target.connection = None;
@@ -378,73 +378,6 @@ fn posted(status: u16) -> Result<Finished, ApiError> {
     }
 }
 
-/// Reads the answer to the stream: its status, and whether the connection stays open. The body
-/// (a short JSON) is read and dropped. The head is read into `buf` (the frame buffer, free once
-/// the stream has ended): a `BufReader` of its own cost an allocation per stream, which was
-/// enough for musl's allocator to unmap and map a page per stream.
-fn read_answer(connection: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<(u16, bool)> {
-    const MAX_HEAD: usize = 64 * 1024;
-    buf.clear();
-    let mut chunk = [0u8; 512];
-    let head_len = loop {
-        if let Some(len) = wire::head_len(buf) {
-            break len;
-        }
-        if buf.len() > MAX_HEAD {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "the answer's head is over 64 KiB",
-            ));
-        }
-        match connection.read(&mut chunk) {
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    };
-    let head = std::str::from_utf8(&buf[..head_len])
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the answer's head is not text"))?;
-    let mut lines = head.lines();
-    let status_line = lines.next().unwrap_or("");
-    let status = status_line
-        .strip_prefix("HTTP/1.")
-        .and_then(|rest| rest.get(2..5))
-        .and_then(|code| code.parse::<u16>().ok())
-        .ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("not an HTTP status line: {:?}", status_line.trim_end()),
-            )
-        })?;
-    let mut length = 0u64;
-    let mut keep_alive = !status_line.starts_with("HTTP/1.0");
-    for header in lines {
-        if let Some((name, value)) = header.trim_end().split_once(':') {
-            let value = value.trim();
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.parse().map_err(|_| {
-                    io::Error::new(io::ErrorKind::InvalidData, "bad Content-Length")
-                })?;
-            } else if name.eq_ignore_ascii_case("connection") {
-                keep_alive = !value.eq_ignore_ascii_case("close");
-            }
-        }
-    }
-    // What of the body came with the head, then the rest, dropped.
-    let mut left = length.saturating_sub((buf.len() - head_len) as u64);
-    while left > 0 {
-        let want = chunk.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        match connection.read(&mut chunk[..want]) {
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => left -= n as u64,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok((status, keep_alive))
-}
-
 /// Standard base64 with padding (RFC 4648), appended to `out`.
 fn base64_encode(input: &[u8], out: &mut Vec<u8>) {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -467,6 +400,8 @@ fn base64_encode(input: &[u8], out: &mut Vec<u8>) {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Read;
+
     use super::*;
 
     fn b64(input: &[u8]) -> String {
