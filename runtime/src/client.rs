@@ -101,31 +101,14 @@ impl RuntimeApi {
             .invocations
             .next(event, while_waiting)
             .map_err(|e| transport(ENDPOINT, e))?;
-        Ok(match read {
-            direct::NextRead::Event {
-                event_len,
-                body_error,
-            } => Next::Event(NextAnswer {
-                event_len,
-                body_error,
+        match read {
+            direct::NextRead::Next(next) => Ok(next),
+            direct::NextRead::Status(status, body) => Err(ApiError::Fatal {
+                endpoint: ENDPOINT,
+                status,
+                body,
             }),
-            direct::NextRead::Status(status, body) => {
-                return Err(ApiError::Fatal {
-                    endpoint: ENDPOINT,
-                    status,
-                    body,
-                });
-            }
-            direct::NextRead::Unreadable {
-                request_id,
-                invocation_id,
-                reason,
-            } => Next::Unreadable {
-                request_id,
-                invocation_id,
-                reason,
-            },
-        })
+        }
     }
 
     /// The headers of the last invocation `/next` gave, names in lower case.
@@ -200,8 +183,9 @@ const EVENT_BYTES_BEFORE_ARRIVAL: usize = 256 * 1024;
 /// Reads a body into the front of `buffer`, returning its length and the error that cut it
 /// short, if any. The buffer's bytes are kept initialized from one event to the next (its
 /// length only grows): `read_to_end` into a cleared `Vec` zeroes the space before every read,
-/// a `memset` of the whole event per invocation. It grows to `expected` (the `Content-Length`, up to the event limit) as the bytes
-/// arrive (see [`EVENT_BYTES_BEFORE_ARRIVAL`]), or doubles when the length is not known.
+/// a `memset` of the whole event per invocation. It grows to `expected` (the `Content-Length`,
+/// up to the event limit) as the bytes arrive (see [`EVENT_BYTES_BEFORE_ARRIVAL`]), or doubles
+/// when the length is not known.
 fn read_event(
     reader: &mut impl Read,
     expected: Option<u64>,

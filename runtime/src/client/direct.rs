@@ -18,7 +18,7 @@
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 
-use crate::client::{BaseUrl, Invocation, wire};
+use crate::client::{BaseUrl, Invocation, Next, NextAnswer, wire};
 use crate::protocol::*;
 
 /// The longest answer head read, and the most header lines in it (the limits ureq had).
@@ -81,20 +81,10 @@ enum HeadRead {
 
 /// A `/next` answer read.
 pub(crate) enum NextRead {
-    /// Status 200: the event's length in the caller's buffer, and the error that cut the body
-    /// short, if one did. The headers are [`Connection::next_headers`].
-    Event {
-        event_len: usize,
-        body_error: Option<io::Error>,
-    },
+    /// Status 200 (an event) or a head over the limits (an invocation that cannot be read).
+    Next(Next),
     /// Another status, with the start of the body.
     Status(u16, String),
-    /// A head over the limits: the invocation was handed out but cannot be read.
-    Unreadable {
-        request_id: Option<String>,
-        invocation_id: Option<String>,
-        reason: String,
-    },
 }
 
 impl Connection {
@@ -156,11 +146,11 @@ impl Connection {
             HeadRead::OverLimits(what) => {
                 self.stream = None;
                 let id = |name| wire::raw_header(arrived, name).map(str::to_owned);
-                return Ok(NextRead::Unreadable {
+                return Ok(NextRead::Next(Next::Unreadable {
                     request_id: id("lambda-runtime-aws-request-id"),
                     invocation_id: id("lambda-runtime-invocation-id"),
                     reason: format!("the /next answer could not be read: {what}"),
-                });
+                }));
             }
         };
         log::debug!("GET {PATH_NEXT}: HTTP {}", head.status);
@@ -189,10 +179,10 @@ impl Connection {
             self.stream = None;
         }
         self.answer_head_len = head.len;
-        Ok(NextRead::Event {
+        Ok(NextRead::Next(Next::Event(NextAnswer {
             event_len,
             body_error,
-        })
+        })))
     }
 
     /// A POST of `body` to `target`, with `headers` besides `Host`, `User-Agent`, the
